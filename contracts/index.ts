@@ -1,0 +1,6 @@
+export * from './decode.js'
+export * from './names.js'
+export * from './payloads.js'
+export * from './points.js'
+export * from './registry.js'
+export * from './topics.js'
