@@ -1,0 +1,27 @@
+import { z } from 'zod'
+import { optionalString, port, positiveInt } from '../runtime/config.js'
+
+export const BrokerEnv = z.object({
+  MQTT_PORT: port(1883),
+  /** MQTT over WebSocket for browsers (the field console); 0 picks a free port. */
+  MQTT_WS_PORT: port(8083),
+  MQTT_TLS_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).max(65_535).optional()),
+  MQTT_TLS_CERT: optionalString(),
+  MQTT_TLS_KEY: optionalString(),
+  BROKER_ID: optionalString(),
+  BROKER_MAX_PAYLOAD_BYTES: positiveInt(64 * 1024),
+  BROKER_MAX_CONNECTIONS: positiveInt(20_000),
+  /** Longest keepalive a client may ask for, seconds (0 in CONNECT means none: refused). */
+  BROKER_MAX_KEEPALIVE_S: positiveInt(600),
+  /** A subscriber that does not drain its socket for this long is disconnected (aedes drainTimeout). */
+  BROKER_DRAIN_TIMEOUT_MS: positiveInt(30_000),
+  BROKER_AUTH_FAIL_LIMIT: positiveInt(10),
+  BROKER_AUTH_FAIL_WINDOW_MS: positiveInt(60_000),
+  /** redis://host:port: persistence and message routing shared by several broker processes. */
+  REDIS_URL: optionalString(),
+})
+  .refine((e) => (e.MQTT_TLS_PORT === undefined) || (e.MQTT_TLS_CERT !== undefined && e.MQTT_TLS_KEY !== undefined), {
+    message: 'MQTT_TLS_PORT needs MQTT_TLS_CERT and MQTT_TLS_KEY',
+    path: ['MQTT_TLS_PORT'],
+  })
+export type BrokerConfig = z.output<typeof BrokerEnv>

@@ -1,0 +1,62 @@
+/**
+ * Where the broker keeps retained messages, persistent sessions and queued QoS 1 messages:
+ * an embedded LevelDB under DATA_DIR by default (survives a restart, no server needed), or Redis
+ * with REDIS_URL so several broker processes act as one (aedes-persistence-redis + mqemitter-redis).
+ */
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { Level } from 'level'
+
+const require = createRequire(import.meta.url)
+
+interface CallbackPersistence {
+  destroy(cb: (err?: Error) => void): void
+}
+interface Emitter {
+  close(cb: () => void): void
+}
+
+export interface BrokerStorage {
+  persistence: CallbackPersistence
+  mq?: Emitter
+  kind: 'level' | 'redis'
+  close(): Promise<void>
+}
+
+function redisOptions(url: string): Record<string, unknown> {
+  const u = new URL(url)
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    db: Number(u.pathname.slice(1) || 0),
+    maxRetriesPerRequest: null, // keep commands queued across a Redis restart instead of failing them
+  }
+}
+
+export function openStorage(opts: { dataDir: string; redisUrl?: string | undefined }): BrokerStorage {
+  if (opts.redisUrl) {
+    const persistenceRedis = require('aedes-persistence-redis') as (o: object) => CallbackPersistence
+    const mqemitterRedis = require('mqemitter-redis') as (o: object) => Emitter
+    const ro = redisOptions(opts.redisUrl)
+    const persistence = persistenceRedis({ ...ro, maxSessionDelivery: 10_000 })
+    const mq = mqemitterRedis(ro)
+    return {
+      persistence,
+      mq,
+      kind: 'redis',
+      close: async () => {
+        await new Promise<void>((resolve) => persistence.destroy(() => resolve()))
+      },
+    }
+  }
+  const persistenceLevel = require('aedes-persistence-level') as (db: unknown) => CallbackPersistence
+  const db = new Level(join(opts.dataDir, 'broker'))
+  const persistence = persistenceLevel(db)
+  return {
+    persistence,
+    kind: 'level',
+    close: () => new Promise<void>((resolve) => persistence.destroy(() => resolve())),
+  }
+}

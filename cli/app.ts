@@ -1,0 +1,102 @@
+/**
+ * Composition root: the only file that knows every service. Validates the configuration of all
+ * the selected services before starting any, starts them in order (broker first, so the others
+ * reach it at its bound port), and closes them in reverse.
+ */
+import type { z } from 'zod'
+import { AccountStore } from '../runtime/accounts.js'
+import { CommonEnv, type Env, loadAll } from '../runtime/config.js'
+import { createHttpServer, sendJson } from '../runtime/http.js'
+import { ReadingHub } from '../runtime/hub.js'
+import type { Logger } from '../runtime/logger.js'
+import { Metrics } from '../runtime/metrics.js'
+import { SERVICE_NAMES, type Service, type ServiceContext, type ServiceModule, type ServiceName } from '../runtime/service.js'
+
+// TODO(#6, #4): static imports once alerts/ and firmware-sim/ have landed their service modules.
+const importLater = (path: string) => import(path) as Promise<Record<string, unknown>>
+
+const LOADERS: Record<ServiceName, () => Promise<ServiceModule>> = {
+  broker: async () => (await import('../broker/index.js')).brokerService as unknown as ServiceModule,
+  ingest: async () => (await import('../ingest/index.js')).ingestService as unknown as ServiceModule,
+  alerts: async () => (await importLater('../alerts/index.js')).alertsService as ServiceModule,
+  sim: async () => (await importLater('../firmware-sim/index.js')).simService as ServiceModule,
+}
+
+export interface App {
+  close(): Promise<void>
+  httpPort: number
+  info: Partial<Record<ServiceName, Record<string, unknown>>>
+  metrics: Metrics
+  hub: ReadingHub
+  accounts: AccountStore
+}
+
+export interface AppOptions {
+  env: Env
+  log: Logger
+  now?: () => number
+}
+
+export async function loadModules(names: readonly ServiceName[]): Promise<ServiceModule[]> {
+  const ordered = SERVICE_NAMES.filter((n) => names.includes(n))
+  return Promise.all(ordered.map((n) => LOADERS[n]()))
+}
+
+export async function startApp(names: readonly ServiceName[], opts: AppOptions): Promise<App> {
+  const modules = await loadModules(names)
+  // Every variable of every selected service is checked before anything starts.
+  const [common, ...configs] = loadAll([CommonEnv, ...modules.map((m) => m.env)] as readonly z.ZodType[], opts.env) as [
+    z.output<typeof CommonEnv>,
+    ...unknown[],
+  ]
+  const now = opts.now ?? Date.now
+  const metrics = new Metrics()
+  const hub = new ReadingHub(opts.log)
+  const accounts = await AccountStore.open(common.DATA_DIR)
+  const http = createHttpServer(opts.log.child({ svc: 'http' }))
+  const running: Array<{ name: ServiceName; svc: Service }> = []
+  const info: App['info'] = {}
+  const started = Date.now()
+
+  http.add('GET', '/healthz', (_req, res) =>
+    sendJson(res, 200, { status: 'ok', services: running.map((r) => r.name), uptimeS: Math.round((Date.now() - started) / 1000) }),
+  )
+  http.add('GET', '/metrics', (_req, res) => {
+    const body = metrics.render()
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body)
+  })
+  const httpPort = await http.listen(common.HTTP_PORT, common.HOST)
+
+  let mqttUrl = common.MQTT_URL ?? `mqtt://127.0.0.1:${common.MQTT_PORT}`
+  const closeAll = async () => {
+    for (const { name, svc } of running.reverse()) {
+      await svc.close().catch((err: unknown) => opts.log.error({ err, svc: name }, 'close failed'))
+    }
+    running.length = 0
+    await http.close()
+  }
+  try {
+    for (const [i, mod] of modules.entries()) {
+      const ctx: ServiceContext = {
+        log: opts.log.child({ svc: mod.name }),
+        common,
+        metrics,
+        http,
+        hub,
+        accounts,
+        mqttUrl: () => mqttUrl,
+        running: modules.map((m) => m.name),
+        now,
+      }
+      const svc = await mod.start(configs[i] as never, ctx)
+      running.push({ name: mod.name, svc })
+      info[mod.name] = svc.info ?? {}
+      if (mod.name === 'broker' && typeof svc.info?.mqttUrl === 'string') mqttUrl = svc.info.mqttUrl
+    }
+  } catch (err) {
+    await closeAll()
+    throw err
+  }
+  opts.log.info({ services: running.map((r) => r.name), httpPort, mqttUrl }, 'started')
+  return { close: closeAll, httpPort, info, metrics, hub, accounts }
+}

@@ -1,0 +1,111 @@
+/**
+ * `suanyang`: one command for the whole system. Arguments and signals only; the work is in
+ * app.ts (services) and the per-command modules.
+ */
+import { parseArgs } from 'node:util'
+import { ConfigError } from '../runtime/config.js'
+import { createLogger } from '../runtime/logger.js'
+import { SERVICE_NAMES, type ServiceName } from '../runtime/service.js'
+import { startApp } from './app.js'
+import { deadletterCommand } from './deadletter.js'
+import { deviceCommand } from './device.js'
+import { schemaCommand } from './schema.js'
+
+const HELP = `suanyang: solar pump, water bank and soil telemetry for rubber farms
+
+Usage: suanyang <command> [options]
+
+Commands:
+  start [broker|ingest|alerts|sim ...]   run the named services in one process (default: all)
+  device add --farm F --kind pump|soil|waterbank --id D [--json]
+                                         register a device and print its MQTT credentials once
+  device list [--json]                   list registered devices
+  device remove --id D                   remove a device (its connections are refused from then on)
+  deadletter count|list|show <id> [--json]
+                                         inspect rejected messages kept under DATA_DIR/deadletter
+  schema [--out DIR]                     write the device contract as JSON Schema (default ./schema)
+  sim [options]                          run the firmware simulator alone (suanyang sim --help)
+  help                                   this text
+
+Configuration is read from environment variables only; see .env.example.
+`
+
+type Io = { env: NodeJS.ProcessEnv; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      io.stdout.write(HELP)
+      return 0
+    case 'start':
+      return start(rest, io)
+    case 'device':
+      return deviceCommand(rest, io)
+    case 'deadletter':
+      return deadletterCommand(rest, io)
+    case 'schema':
+      return schemaCommand(rest, io)
+    case 'sim': {
+      const sim = (await import('../firmware-sim/cli.js' as string)) as { simCommand: (a: string[], i: object) => Promise<number> }
+      return sim.simCommand(rest, { env: io.env, stdout: io.stdout, log: createLogger(io.env.LOG_LEVEL ?? 'info') })
+    }
+    default:
+      io.stderr.write(`unknown command "${command}"\n\n${HELP}`)
+      return 2
+  }
+}
+
+async function start(args: string[], io: Io): Promise<number> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } })
+  if (values.help) {
+    io.stdout.write('Usage: suanyang start [broker|ingest|alerts|sim ...]\nWith no names, all services run in one process.\n')
+    return 0
+  }
+  const unknown = positionals.filter((p) => !(SERVICE_NAMES as readonly string[]).includes(p) && p !== 'all')
+  if (unknown.length > 0) {
+    io.stderr.write(`unknown service(s): ${unknown.join(', ')}; choose from ${SERVICE_NAMES.join(', ')}\n`)
+    return 2
+  }
+  const names: ServiceName[] = positionals.length === 0 || positionals.includes('all') ? [...SERVICE_NAMES] : (positionals as ServiceName[])
+  const log = createLogger(io.env.LOG_LEVEL ?? 'info')
+  let app: Awaited<ReturnType<typeof startApp>>
+  try {
+    app = await startApp(names, { env: io.env, log })
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr.write(`${err.message}\n`)
+      return 1
+    }
+    log.fatal({ err }, 'start failed')
+    return 1
+  }
+  return new Promise<number>((resolve) => {
+    let closing = false
+    const shutdown = (signal: string) => {
+      if (closing) {
+        log.warn({ signal }, 'second signal: exiting now')
+        process.exit(1)
+      }
+      closing = true
+      log.info({ signal }, 'closing')
+      const force = setTimeout(() => {
+        log.error('close took over 15 s: exiting')
+        process.exit(1)
+      }, 15_000)
+      force.unref()
+      app.close().then(
+        () => resolve(0),
+        (err: unknown) => {
+          log.error({ err }, 'close failed')
+          resolve(1)
+        },
+      )
+    }
+    process.once('SIGINT', () => shutdown('SIGINT'))
+    process.once('SIGTERM', () => shutdown('SIGTERM'))
+  })
+}

@@ -1,0 +1,32 @@
+import { z } from 'zod'
+import { optionalString, positiveInt } from '../runtime/config.js'
+
+const list = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : []),
+  z.array(z.string().regex(/^[a-z0-9*][a-z0-9*-]{0,31}$/, 'farm id or pattern with *')),
+)
+
+export const IngestEnv = z.object({
+  INFLUX_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
+  /** InfluxDB 2.x/3.x API token; for 1.8 `user:password`. */
+  INFLUX_TOKEN: z.string().default(''),
+  INFLUX_ORG: z.string().default(''),
+  /** Bucket; `db/rp` (or `db`) on InfluxDB 1.8. */
+  INFLUX_BUCKET: z.string().min(1).default('suanyang'),
+  /** Stable client id of this instance (its persistent session on the broker). */
+  INGEST_CLIENT_ID: z.string().regex(/^ingest[-_][A-Za-z0-9_-]{1,40}$/, 'must start with ingest-').default('ingest-1'),
+  INGEST_MQTT_USERNAME: optionalString(),
+  INGEST_MQTT_PASSWORD: optionalString(),
+  /** Farms this instance handles (comma list, `*` patterns); empty = all. */
+  INGEST_FARMS: list,
+  INGEST_MAX_PAYLOAD_BYTES: positiveInt(64 * 1024),
+  INGEST_MAX_FUTURE_MS: positiveInt(5 * 60_000),
+  INGEST_BATCH_BYTES: positiveInt(1024 * 1024),
+  INGEST_FLUSH_MS: positiveInt(100),
+  INGEST_WRITE_TIMEOUT_MS: positiveInt(10_000),
+  INGEST_RETRY_MIN_MS: positiveInt(250),
+  INGEST_RETRY_MAX_MS: positiveInt(30_000),
+  /** Near this many unwritten bytes in the spool, ingest stops taking messages (the broker holds them). */
+  INGEST_SPOOL_MAX_BYTES: positiveInt(1024 * 1024 * 1024),
+})
+export type IngestConfig = z.output<typeof IngestEnv>

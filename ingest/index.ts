@@ -1,0 +1,111 @@
+/**
+ * The ingest service: broker -> durable spool -> InfluxDB, and every accepted reading to the
+ * alert engine in the same process. Wiring only.
+ */
+import { join } from 'node:path'
+import { DeadLetterStore } from '../runtime/deadletter.js'
+import { defineService } from '../runtime/service.js'
+import { farmFilters, farmMatcher } from './accept.js'
+import { IngestEnv } from './config.js'
+import { IngestPipeline } from './pipeline.js'
+import { Spool } from './spool.js'
+import { AckingSubscriber } from './subscriber.js'
+import { InfluxWriter } from './writer.js'
+
+/** Channels ingest reads: telemetry and device status and events (commands are not readings). */
+export const INGEST_CHANNELS = ['telemetry', 'status', 'event'] as const
+
+export const ingestService = defineService({
+  name: 'ingest',
+  env: IngestEnv,
+  async start(config, ctx) {
+    const { log, metrics } = ctx
+    const dataDir = ctx.common.DATA_DIR
+    const creds =
+      config.INGEST_MQTT_USERNAME && config.INGEST_MQTT_PASSWORD
+        ? { username: config.INGEST_MQTT_USERNAME, password: config.INGEST_MQTT_PASSWORD }
+        : await ctx.accounts.serviceCredentials('ingest')
+    const spool = await Spool.open(join(dataDir, 'spool', config.INGEST_CLIENT_ID))
+    const deadLetters = DeadLetterStore.forDataDir(dataDir, ctx.now, (err) => log.error({ err }, 'dead-letter write failed'))
+    const writer = config.INFLUX_URL
+      ? new InfluxWriter(
+          {
+            url: config.INFLUX_URL,
+            token: config.INFLUX_TOKEN,
+            org: config.INFLUX_ORG,
+            bucket: config.INFLUX_BUCKET,
+            batchBytes: config.INGEST_BATCH_BYTES,
+            flushMs: config.INGEST_FLUSH_MS,
+            timeoutMs: config.INGEST_WRITE_TIMEOUT_MS,
+            minRetryMs: config.INGEST_RETRY_MIN_MS,
+            maxRetryMs: config.INGEST_RETRY_MAX_MS,
+          },
+          spool,
+          deadLetters,
+          log,
+          metrics,
+        )
+      : undefined
+    if (!writer) log.info({ spool: spool.dir }, 'INFLUX_URL not set: readings stay in the local spool')
+
+    const subscriber = new AckingSubscriber({
+      url: ctx.mqttUrl(),
+      clientId: config.INGEST_CLIENT_ID,
+      username: creds.username,
+      password: creds.password,
+      filters: farmFilters(config.INGEST_FARMS, INGEST_CHANNELS),
+      log,
+    })
+    const pipeline = new IngestPipeline({
+      spool,
+      deadLetters,
+      hub: ctx.hub,
+      metrics,
+      log,
+      now: ctx.now,
+      policy: {
+        maxBytes: config.INGEST_MAX_PAYLOAD_BYTES,
+        maxFutureMs: config.INGEST_MAX_FUTURE_MS,
+        farmAllowed: farmMatcher(config.INGEST_FARMS),
+      },
+      ack: (tokens) => subscriber.ack(tokens),
+      onSpoolError: () => {
+        // Leave and come back: the broker redelivers what was not acknowledged.
+        subscriber.pause()
+        setTimeout(() => subscriber.resume(), 1_000).unref()
+      },
+    })
+
+    const spoolBytes = metrics.gauge('ingest_spool_bytes', 'Bytes in the spool not yet confirmed by InfluxDB').collect(() => spoolBytes.set(spool.bytes))
+    const full = metrics.gauge('ingest_spool_full', '1 while ingest has stopped taking messages because the spool is full')
+    const watch = setInterval(() => {
+      const bytes = spool.bytes
+      if (bytes >= config.INGEST_SPOOL_MAX_BYTES && full.get() === 0) {
+        full.set(1)
+        log.warn({ bytes, max: config.INGEST_SPOOL_MAX_BYTES }, 'spool full: not taking messages, the broker holds them')
+        subscriber.pause()
+      } else if (bytes < config.INGEST_SPOOL_MAX_BYTES * 0.8 && full.get() === 1) {
+        full.set(0)
+        log.info({ bytes }, 'spool below its limit: taking messages again')
+        subscriber.resume()
+      }
+    }, 250)
+
+    subscriber.on('message', (d) => pipeline.handle(d))
+    subscriber.on('connected', (sessionPresent) => log.info({ sessionPresent, clientId: config.INGEST_CLIENT_ID }, 'ingest connected'))
+    subscriber.start()
+    writer?.start()
+
+    return {
+      info: { clientId: config.INGEST_CLIENT_ID, spool: spool.dir, influx: config.INFLUX_URL ?? null },
+      async close() {
+        clearInterval(watch)
+        await subscriber.close() // never unsubscribes: the session keeps queueing while we are down
+        await pipeline.settle()
+        await writer?.stop()
+        await spool.close()
+        await deadLetters.flush()
+      },
+    }
+  },
+})

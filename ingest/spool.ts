@@ -1,0 +1,204 @@
+/**
+ * Durable spool between MQTT and InfluxDB: append-only segment files of line protocol.
+ * Group commit: every line appended while one write+fdatasync is in flight goes into the next
+ * write, so a burst costs one fsync per batch. A line is acknowledged to the broker only after
+ * its fsync, and deleted (its segment removed) only after InfluxDB confirmed it. After a crash
+ * the segments from the last checkpoint are replayed; replays overwrite themselves in InfluxDB
+ * (same series, same timestamp), so at-least-once here is exactly-once there.
+ */
+import { mkdir, open, readdir, readFile, rm, stat, type FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
+import { writeFileAtomic } from '../runtime/files.js'
+
+export interface SpoolOptions {
+  /** Roll to a new segment past this size. */
+  segmentBytes?: number
+}
+
+export interface Cursor {
+  segment: number
+  offset: number
+}
+
+export interface SpoolBatch {
+  lines: string[]
+  /** Where the batch ends; pass it to confirm() once InfluxDB stored the lines. */
+  end: Cursor
+}
+
+const name = (n: number) => `seg-${String(n).padStart(10, '0')}.lp`
+const parseName = (f: string) => (/^seg-(\d{10})\.lp$/.exec(f)?.[1] ? Number(f.slice(4, 14)) : undefined)
+
+interface Waiter {
+  resolve(): void
+  reject(err: unknown): void
+}
+
+export class Spool {
+  private active!: { n: number; fh: FileHandle; size: number; durable: number }
+  private readonly sizes = new Map<number, number>() // durable size of every segment on disk
+  private pending: string[] = []
+  private waiters: Waiter[] = []
+  private writing: Promise<void> | undefined
+  private read: Cursor
+  private committed: Cursor
+  private checkpointAt = 0
+  private checkpointing: Promise<void> | undefined
+  private readonly listeners = new Set<() => void>()
+
+  private constructor(
+    readonly dir: string,
+    private readonly segmentBytes: number,
+    start: Cursor,
+  ) {
+    this.read = { ...start }
+    this.committed = { ...start }
+  }
+
+  static async open(dir: string, opts: SpoolOptions = {}): Promise<Spool> {
+    await mkdir(dir, { recursive: true })
+    const segments = (await readdir(dir)).map(parseName).filter((n): n is number => n !== undefined).sort((a, b) => a - b)
+    const saved = await readFile(join(dir, 'checkpoint.json'), 'utf8').then((t) => JSON.parse(t) as Cursor, () => undefined)
+    const first = segments[0] ?? 1
+    const start = saved && segments.includes(saved.segment) ? saved : { segment: first, offset: 0 }
+    const spool = new Spool(dir, opts.segmentBytes ?? 8 * 1024 * 1024, start)
+    for (const n of segments) {
+      if (n < start.segment) await rm(join(dir, name(n)), { force: true })
+      else spool.sizes.set(n, (await stat(join(dir, name(n)))).size)
+    }
+    const last = segments.at(-1) ?? 0
+    await spool.roll(last + 1)
+    return spool
+  }
+
+  /** Bytes written and not yet confirmed by InfluxDB. */
+  get bytes(): number {
+    let total = this.pendingBytes
+    for (const [n, size] of this.sizes) if (n >= this.committed.segment) total += size - (n === this.committed.segment ? this.committed.offset : 0)
+    return total
+  }
+
+  private pendingBytes = 0
+
+  /** Appends lines; resolves once they are on disk (fdatasync). */
+  append(lines: readonly string[]): Promise<void> {
+    for (const l of lines) {
+      this.pending.push(l)
+      this.pendingBytes += l.length + 1
+    }
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }))
+    this.writing ??= this.commitLoop()
+    return done
+  }
+
+  private async commitLoop(): Promise<void> {
+    while (this.pending.length > 0) {
+      const lines = this.pending
+      const waiters = this.waiters
+      this.pending = []
+      this.waiters = []
+      this.pendingBytes = 0
+      try {
+        const data = Buffer.from(`${lines.join('\n')}\n`)
+        const a = this.active
+        await a.fh.write(data, 0, data.length, a.size)
+        await a.fh.datasync()
+        a.size += data.length
+        a.durable = a.size
+        this.sizes.set(a.n, a.size)
+        for (const w of waiters) w.resolve()
+        for (const fn of this.listeners) fn()
+        if (a.size >= this.segmentBytes) await this.roll(a.n + 1)
+      } catch (err) {
+        for (const w of waiters) w.reject(err)
+      }
+    }
+    this.writing = undefined
+  }
+
+  private async roll(n: number): Promise<void> {
+    const old = this.active
+    const fh = await open(join(this.dir, name(n)), 'a+')
+    this.active = { n, fh, size: 0, durable: 0 }
+    this.sizes.set(n, 0)
+    await old?.fh.close()
+  }
+
+  /** Calls `fn` whenever new lines become durable (the writer waits on it). */
+  onData(fn: () => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  /**
+   * Up to `maxBytes` of durable, unread lines, oldest first. Reading moves the read cursor;
+   * rewind() puts it back at the last confirmed position (after a failed write).
+   */
+  async next(maxBytes: number): Promise<SpoolBatch | undefined> {
+    for (;;) {
+      const { segment, offset } = this.read
+      const size = this.sizes.get(segment)
+      if (size === undefined) return undefined
+      if (offset >= size) {
+        if (segment >= this.active.n) return undefined
+        this.read = { segment: segment + 1, offset: 0 }
+        continue
+      }
+      const fh = segment === this.active.n ? this.active.fh : await open(join(this.dir, name(segment)), 'r')
+      try {
+        const length = Math.min(maxBytes, size - offset)
+        const buf = Buffer.alloc(length)
+        const { bytesRead } = await fh.read(buf, 0, length, offset)
+        const text = buf.subarray(0, bytesRead).toString('utf8')
+        const lastNewline = text.lastIndexOf('\n')
+        if (lastNewline < 0) {
+          // one line longer than maxBytes cannot happen (lines are < 70 KB and maxBytes is larger),
+          // but a torn tail from a crash can: skip past it, it was never acknowledged.
+          this.read = { segment, offset: size }
+          continue
+        }
+        const consumed = Buffer.byteLength(text.slice(0, lastNewline + 1))
+        this.read = { segment, offset: offset + consumed }
+        const lines = text.slice(0, lastNewline).split('\n').filter((l) => l.length > 0)
+        return { lines, end: { ...this.read } }
+      } finally {
+        if (segment !== this.active.n) await fh.close()
+      }
+    }
+  }
+
+  rewind(): void {
+    this.read = { ...this.committed }
+  }
+
+  /** InfluxDB stored everything up to `end`: drop finished segments, checkpoint now and then. */
+  async confirm(end: Cursor): Promise<void> {
+    this.committed = { ...end }
+    for (const n of [...this.sizes.keys()]) {
+      if (n < end.segment && n !== this.active.n) {
+        this.sizes.delete(n)
+        await rm(join(this.dir, name(n)), { force: true })
+      }
+    }
+    const now = Date.now()
+    if (now - this.checkpointAt >= 250 && !this.checkpointing) {
+      this.checkpointAt = now
+      this.checkpointing = writeFileAtomic(join(this.dir, 'checkpoint.json'), JSON.stringify(this.committed)).finally(() => {
+        this.checkpointing = undefined
+      })
+    }
+  }
+
+  /** True when every durable line has been read. */
+  get drained(): boolean {
+    const size = this.sizes.get(this.read.segment) ?? 0
+    return this.read.segment >= this.active.n && this.read.offset >= size
+  }
+
+  async close(): Promise<void> {
+    while (this.writing) await this.writing
+    await this.checkpointing
+    await writeFileAtomic(join(this.dir, 'checkpoint.json'), JSON.stringify(this.committed))
+    await this.active.fh.close()
+  }
+}
