@@ -38,7 +38,7 @@ export class FrameGuard {
       this.length += (byte & 0x7f) * this.multiplier
       this.multiplier *= 128
       if (byte & 0x80) {
-        if (this.multiplier > 128 ** 4) return { ok: false, packetType: this.type, remainingLength: Number.POSITIVE_INFINITY }
+        if (this.multiplier >= 128 ** 4) return { ok: false, packetType: this.type, remainingLength: Number.POSITIVE_INFINITY }
         continue
       }
       if (this.length > this.maxRemainingLength) return { ok: false, packetType: this.type, remainingLength: this.length }

@@ -62,7 +62,7 @@ export const brokerService = defineService({
     broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'))
     broker.on('connectionError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'connection error'))
 
-    const guard = { maxPacketBytes: config.BROKER_MAX_PAYLOAD_BYTES + 1024, log, limitHits }
+    const guard = { maxPacketBytes: config.BROKER_MAX_PAYLOAD_BYTES + 1024, log, limitHits, deadLetters }
     const host = ctx.common.HOST
     const listeners: Listener[] = []
     try {

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream'
 import { createServer as createTlsServer } from 'node:tls'
 import type { Aedes } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
+import type { DeadLetterStore } from '../runtime/deadletter.js'
 import type { Logger } from '../runtime/logger.js'
 import type { Counter } from '../runtime/metrics.js'
 import { FrameGuard } from './frame-guard.js'
@@ -18,6 +19,7 @@ export interface GuardDeps {
   maxPacketBytes: number
   log: Logger
   limitHits: Counter
+  deadLetters: DeadLetterStore
 }
 
 /**
@@ -32,7 +34,9 @@ export function guardStream(stream: Duplex, deps: GuardDeps, remote: string): vo
       const verdict = guard.push(chunk)
       if (!verdict.ok) {
         deps.limitHits.inc({ limit: 'packet_size' })
+        const reason = `packet of ${verdict.remainingLength} bytes over the limit of ${deps.maxPacketBytes} from ${remote}: client disconnected`
         deps.log.warn({ remote, packetType: verdict.packetType, bytes: verdict.remainingLength, max: deps.maxPacketBytes }, 'oversized packet: client disconnected')
+        deps.deadLetters.add({ stage: 'broker', code: 'too_large', reason })
         stream.destroy()
         return false
       }

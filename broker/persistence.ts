@@ -9,8 +9,10 @@ import { Level } from 'level'
 
 const require = createRequire(import.meta.url)
 
+/** aedes-persistence-* 1.x-era packages: callback wrappers whose methods return promises without a callback. */
 interface CallbackPersistence {
-  destroy(cb: (err?: Error) => void): void
+  // With a callback, destroy() waits for a 'ready' event that Aedes 1.x (promise API) never triggers.
+  destroy(): Promise<void>
 }
 interface Emitter {
   close(cb: () => void): void
@@ -46,9 +48,7 @@ export function openStorage(opts: { dataDir: string; redisUrl?: string | undefin
       persistence,
       mq,
       kind: 'redis',
-      close: async () => {
-        await new Promise<void>((resolve) => persistence.destroy(() => resolve()))
-      },
+      close: () => persistence.destroy(),
     }
   }
   const persistenceLevel = require('aedes-persistence-level') as (db: unknown) => CallbackPersistence
@@ -57,6 +57,6 @@ export function openStorage(opts: { dataDir: string; redisUrl?: string | undefin
   return {
     persistence,
     kind: 'level',
-    close: () => new Promise<void>((resolve) => persistence.destroy(() => resolve())),
+    close: () => persistence.destroy(),
   }
 }

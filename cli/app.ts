@@ -70,7 +70,9 @@ export async function startApp(names: readonly ServiceName[], opts: AppOptions):
   let mqttUrl = common.MQTT_URL ?? `mqtt://127.0.0.1:${common.MQTT_PORT}`
   const closeAll = async () => {
     for (const { name, svc } of running.reverse()) {
+      const t0 = Date.now()
       await svc.close().catch((err: unknown) => opts.log.error({ err, svc: name }, 'close failed'))
+      opts.log.debug({ svc: name, ms: Date.now() - t0 }, 'service closed')
     }
     running.length = 0
     await http.close()

@@ -71,7 +71,9 @@ async function start(args: string[], io: Io): Promise<number> {
     return 2
   }
   const names: ServiceName[] = positionals.length === 0 || positionals.includes('all') ? [...SERVICE_NAMES] : (positionals as ServiceName[])
-  const log = createLogger(io.env.LOG_LEVEL ?? 'info')
+  // An invalid LOG_LEVEL is reported with the other bad variables; log at info meanwhile.
+  const level = io.env.LOG_LEVEL && /^(fatal|error|warn|info|debug|trace|silent)$/.test(io.env.LOG_LEVEL) ? io.env.LOG_LEVEL : 'info'
+  const log = createLogger(level)
   let app: Awaited<ReturnType<typeof startApp>>
   try {
     app = await startApp(names, { env: io.env, log })

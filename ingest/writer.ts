@@ -31,8 +31,8 @@ export function classify(err: unknown): Verdict {
   if (err instanceof HttpError) {
     const s = err.statusCode
     if (s === 429 || s >= 500 || s === 408) {
-      const after = err.retryAfter()
-      return after > 0 ? { retry: true, delayMs: after } : { retry: true }
+      const afterS = err.retryAfter() // the Retry-After header, in seconds
+      return afterS > 0 ? { retry: true, delayMs: afterS * 1000 } : { retry: true }
     }
     // 400 partial write / 422: a bad point; 413: batch too big. Both are narrowed by halving.
     if (s === 400 || s === 413 || s === 422) return { retry: false, split: true }

@@ -1,0 +1,53 @@
+/**
+ * Locating the Debian binaries the integration tests drive. A missing binary is a loud failure
+ * with the install line, never a skip (DESIGN.md "Testing with real parts").
+ */
+import { accessSync, constants } from 'node:fs'
+import { delimiter, join } from 'node:path'
+
+// Root's PATH has the sbin folders, CI's environment may not: mosquitto lives in /usr/sbin.
+const EXTRA_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
+
+/** Every binary the integration project needs, with the Debian package that ships it. */
+export const REQUIRED_BINARIES: ReadonlyArray<readonly [name: string, aptPackage: string]> = [
+  ['influxd', 'influxdb'],
+  ['mosquitto', 'mosquitto'],
+  ['mosquitto_pub', 'mosquitto-clients'],
+  ['mosquitto_sub', 'mosquitto-clients'],
+  ['redis-server', 'redis-server'],
+]
+
+export const INSTALL_ALL = 'apt-get install -y influxdb mosquitto mosquitto-clients redis-server'
+
+const isExecutable = (path: string): boolean => {
+  try {
+    accessSync(path, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Absolute path of `name`, or undefined when it is nowhere on PATH or in the usual bin folders. */
+export function findBinary(name: string): string | undefined {
+  const pathDirs = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '')
+  for (const dir of [...pathDirs, ...EXTRA_DIRS]) {
+    const candidate = join(dir, name)
+    if (isExecutable(candidate)) return candidate
+  }
+  return undefined
+}
+
+/** Absolute path of `name`; throws with the apt-get line that installs it. */
+export function requireBinary(name: string, aptPackage: string): string {
+  const path = findBinary(name)
+  if (path === undefined) {
+    throw new Error(`${name} not found: install it with \`apt-get install -y ${aptPackage}\``)
+  }
+  return path
+}
+
+/** Names of the required binaries that are missing (empty when all are there). */
+export function missingBinaries(): string[] {
+  return REQUIRED_BINARIES.filter(([name]) => findBinary(name) === undefined).map(([name]) => name)
+}
