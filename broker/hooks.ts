@@ -9,6 +9,7 @@ import type { DeadLetterStore } from '../runtime/deadletter.js'
 import type { Logger } from '../runtime/logger.js'
 import type { Metrics } from '../runtime/metrics.js'
 import { canPublish, canSubscribe } from './acl.js'
+import { keepOutOfOrderDeliveries } from './dedupe.js'
 import type { BrokerConfig } from './config.js'
 import { AuthThrottle } from './throttle.js'
 
@@ -48,6 +49,7 @@ export function installHooks(
   const limits = metrics.counter('mqtt_limit_hits_total', 'Connections or packets refused by a limit, by limit')
 
   broker.preConnect = (client, packet, done) => {
+    keepOutOfOrderDeliveries(client)
     if (broker.connectedClients >= config.BROKER_MAX_CONNECTIONS) {
       limits.inc({ limit: 'max_connections' })
       log.warn({ clientId: client.id, max: config.BROKER_MAX_CONNECTIONS }, 'connection refused: max connections')

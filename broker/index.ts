@@ -53,7 +53,7 @@ export const brokerService = defineService({
       bytesIn.inc(undefined, packet.payload.length)
     })
     broker.on('ack', (packet) => {
-      if ('topic' in packet && typeof packet.topic === 'string') messagesOut.inc({ channel: channelLabel(packet.topic) })
+      if (packet && 'topic' in packet && typeof packet.topic === 'string') messagesOut.inc({ channel: channelLabel(packet.topic) })
     })
     broker.on('keepaliveTimeout', (client) => {
       keepaliveTimeouts.inc()

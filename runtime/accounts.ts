@@ -88,11 +88,21 @@ export class AccountStore {
   async reload(force = true): Promise<void> {
     const now = Date.now()
     if (!force && now - this.checkedAt < 1_000) return
+    // Concurrent callers share one read: a second caller must not see the new mtime with the old data.
+    this.reloading ??= this.readIfChanged().finally(() => {
+      this.reloading = undefined
+    })
+    await this.reloading
     this.checkedAt = now
+  }
+
+  private reloading: Promise<void> | undefined
+
+  private async readIfChanged(): Promise<void> {
     const mtimeMs = await stat(this.path).then((s) => s.mtimeMs, () => 0)
     if (mtimeMs === this.mtimeMs) return
-    this.mtimeMs = mtimeMs
     this.data = mtimeMs === 0 ? empty() : AccountsFile.parse(JSON.parse(await readFile(this.path, 'utf8')))
+    this.mtimeMs = mtimeMs
   }
 
   /** The identity for a username and password, or undefined. Never throws for bad input. */

@@ -4,7 +4,7 @@
  * of bad input costs one syscall per batch, not per message.
  */
 import { randomBytes } from 'node:crypto'
-import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises'
+import { mkdir, open, readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 
 export interface DeadLetter {
@@ -66,8 +66,12 @@ export class DeadLetterStore {
     const { payload, ...rest } = input
     const entry: DeadLetter = { id, at: new Date(ms).toISOString(), ...rest, ...(payload === undefined ? {} : encodePayload(payload)) }
     this.queue.push(JSON.stringify(entry))
-    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushQueue())
+    this.schedule()
     return id
+  }
+
+  private schedule(): void {
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushQueue())
   }
 
   /** Resolves when everything added so far is on disk. */
@@ -75,19 +79,33 @@ export class DeadLetterStore {
     while (this.flushing) await this.flushing
   }
 
+  private failures = 0
+
   private async flushQueue(): Promise<void> {
     const lines = this.queue
     this.queue = []
     try {
       await mkdir(this.dir, { recursive: true })
       const day = new Date(this.now()).toISOString().slice(0, 10)
-      await appendFile(join(this.dir, `${day}.jsonl`), `${lines.join('\n')}\n`)
+      // fsync before the caller acknowledges the message: a dead letter is the only copy left.
+      const fh = await open(join(this.dir, `${day}.jsonl`), 'a')
+      try {
+        await fh.appendFile(`${lines.join('\n')}\n`)
+        await fh.datasync()
+      } finally {
+        await fh.close()
+      }
+      this.failures = 0
     } catch (err) {
-      this.queue.unshift(...lines) // keep them; the next add retries
+      this.queue.unshift(...lines) // keep them and try again
+      this.failures += 1
       this.onError(err)
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** this.failures)))
     } finally {
       this.flushing = undefined
     }
+    // Entries added while this write was in flight get their own write.
+    if (this.queue.length > 0) this.schedule()
   }
 
   /** Every entry, oldest first. */
