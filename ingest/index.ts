@@ -100,8 +100,9 @@ export const ingestService = defineService({
       info: { clientId: config.INGEST_CLIENT_ID, spool: spool.dir, influx: config.INFLUX_URL ?? null },
       async close() {
         clearInterval(watch)
+        subscriber.stopReading()
+        await pipeline.settle() // what was received is spooled and acknowledged before we leave
         await subscriber.close() // never unsubscribes: the session keeps queueing while we are down
-        await pipeline.settle()
         await writer?.stop()
         await spool.close()
         await deadLetters.flush()

@@ -87,6 +87,11 @@ export class AckingSubscriber extends EventEmitter<{ message: [Delivery]; connec
     this.open()
   }
 
+  /** Stops reading new messages (acks can still be sent): the first step of a clean shutdown. */
+  stopReading(): void {
+    this.socket?.pause()
+  }
+
   /** Disconnects without unsubscribing: the session and its queued messages stay on the broker. */
   async close(): Promise<void> {
     this.closed = true

@@ -1,0 +1,24 @@
+# One image for every service: `docker run suanyang:local start broker`, `start ingest alerts`...
+# TypeScript runs through tsx (a runtime dependency, bin/suanyang.js), so there is no build step.
+# Node 22 LTS, pinned; slim Debian, because the native modules (classic-level) ship glibc prebuilds.
+FROM node:22.14.0-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM node:22.14.0-bookworm-slim
+ENV NODE_ENV=production \
+    DATA_DIR=/data \
+    HTTP_PORT=8080
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY . .
+# DATA_DIR holds the spool and the broker accounts: owned by the unprivileged user, and a volume.
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME ["/data"]
+EXPOSE 1883 8083 8080
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=5 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HTTP_PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "bin/suanyang.js"]
+CMD ["start"]

@@ -1,0 +1,51 @@
+/**
+ * The `alert` and `maintenance` measurements as the alerts service writes them
+ * (alerts/history.ts alertPoint and maintenancePoint): the shapes the dashboards query.
+ * Dashboards import only the contracts (test/architecture.test.ts), so the names are restated
+ * here; test/dashboards-queries.test.ts checks at compile time that they equal alerts/types.ts
+ * and writes its sample rows with alertPoint itself, so the two cannot drift apart unnoticed.
+ */
+
+export const ALERT_STATUSES = ['pending', 'firing', 'acknowledged', 'resolved'] as const
+export type AlertStatus = (typeof ALERT_STATUSES)[number]
+
+export const SEVERITIES = ['critical', 'warning', 'info'] as const
+export type Severity = (typeof SEVERITIES)[number]
+
+export const ALERT_EVENTS = ['pending', 'cancel', 'fire', 'ack', 'resolve', 'escalate', 'flapping', 'notify'] as const
+export type AlertEventType = (typeof ALERT_EVENTS)[number]
+
+/** One point per lifecycle event, time = when it happened. */
+export interface AlertRow {
+  /** `rule` is one of the alerts service's RULE_IDS. */
+  tags: { farm: string; device: string; rule: string; event: AlertEventType }
+  fields: {
+    alert_id: string
+    /** The alert's status after the event. */
+    status: AlertStatus
+    severity: Severity
+    /** The rule's English title (alerts/texts.ts RULE_TEXT.en). */
+    title: string
+    version: number
+    by?: string
+    contact?: string
+    channel?: string
+    duration_s?: number
+    note?: string
+  }
+}
+
+/** One point per maintenance a technician logs. */
+export interface MaintenanceRow {
+  tags: { farm: string; device: string; type: string }
+  fields: { note: string; by: string; run_h?: number; alert_id?: string }
+}
+
+/** Statuses of an alert that still needs someone: fired and not yet resolved. */
+export const OPEN_STATES = ['firing', 'acknowledged'] as const satisfies readonly AlertStatus[]
+
+/** Events worth a mark on a graph (not every notification sent). */
+export const ANNOTATED_EVENTS = ['fire', 'ack', 'resolve'] as const satisfies readonly AlertEventType[]
+
+/** How far back the dashboards look for an alert that is still open. */
+export const OPEN_ALERT_LOOKBACK_DAYS = 30
