@@ -20,6 +20,7 @@ const LOADERS: Record<ServiceName, () => Promise<ServiceModule>> = {
   ingest: async () => (await import('../ingest/index.js')).ingestService as unknown as ServiceModule,
   alerts: async () => (await importLater('../alerts/index.js')).alertsService as ServiceModule,
   sim: async () => (await importLater('../firmware-sim/index.js')).simService as ServiceModule,
+  console: async () => (await importLater('../console/index.js')).consoleService as ServiceModule,
 }
 
 export interface App {

@@ -16,7 +16,8 @@ const HELP = `suanyang: solar pump, water bank and soil telemetry for rubber far
 Usage: suanyang <command> [options]
 
 Commands:
-  start [broker|ingest|alerts|sim ...]   run the named services in one process (default: all)
+  start [broker|ingest|alerts|sim|console ...]
+                                         run the named services in one process (default: all)
   device add --farm F --kind pump|soil|waterbank --id D [--json]
                                          register a device and print its MQTT credentials once
   device list [--json]                   list registered devices
@@ -62,7 +63,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
 async function start(args: string[], io: Io): Promise<number> {
   const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } })
   if (values.help) {
-    io.stdout.write('Usage: suanyang start [broker|ingest|alerts|sim ...]\nWith no names, all services run in one process.\n')
+    io.stdout.write('Usage: suanyang start [broker|ingest|alerts|sim|console ...]\nWith no names, all services run in one process.\n')
     return 0
   }
   const unknown = positionals.filter((p) => !(SERVICE_NAMES as readonly string[]).includes(p) && p !== 'all')

@@ -11,7 +11,7 @@ import type { ReadingHub } from './hub.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 
-export const SERVICE_NAMES = ['broker', 'ingest', 'alerts', 'sim'] as const
+export const SERVICE_NAMES = ['broker', 'ingest', 'alerts', 'sim', 'console'] as const
 export type ServiceName = (typeof SERVICE_NAMES)[number]
 
 export interface ServiceContext {

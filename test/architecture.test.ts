@@ -16,7 +16,8 @@ const RULES: Record<string, readonly string[]> = {
   alerts: ['contracts', 'runtime', 'alerts'],
   'firmware-sim': ['contracts', 'runtime', 'firmware-sim'],
   dashboards: ['contracts', 'dashboards'],
-  cli: ['contracts', 'runtime', 'cli', 'broker', 'ingest', 'alerts', 'firmware-sim', 'dashboards'],
+  console: ['contracts', 'runtime', 'console'],
+  cli: ['contracts', 'runtime', 'cli', 'broker', 'ingest', 'alerts', 'firmware-sim', 'dashboards', 'console'],
 }
 /** The pure contracts module may use zod and nothing else from npm or node. */
 const CONTRACTS_PACKAGES = new Set(['zod'])
