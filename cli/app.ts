@@ -12,14 +12,14 @@ import type { Logger } from '../runtime/logger.js'
 import { Metrics } from '../runtime/metrics.js'
 import { SERVICE_NAMES, type Service, type ServiceContext, type ServiceModule, type ServiceName } from '../runtime/service.js'
 
-// TODO(#6, #4): static imports once alerts/ and firmware-sim/ have landed their service modules.
+// TODO(#6, #8): static imports once alerts/ and console/ have landed their service modules.
 const importLater = (path: string) => import(path) as Promise<Record<string, unknown>>
 
 const LOADERS: Record<ServiceName, () => Promise<ServiceModule>> = {
   broker: async () => (await import('../broker/index.js')).brokerService as unknown as ServiceModule,
   ingest: async () => (await import('../ingest/index.js')).ingestService as unknown as ServiceModule,
   alerts: async () => (await importLater('../alerts/index.js')).alertsService as ServiceModule,
-  sim: async () => (await importLater('../firmware-sim/index.js')).simService as ServiceModule,
+  sim: async () => (await import('../firmware-sim/index.js')).simService as unknown as ServiceModule,
   console: async () => (await importLater('../console/index.js')).consoleService as ServiceModule,
 }
 

@@ -51,14 +51,17 @@ export async function main(argv: string[], io: Io): Promise<number> {
     case 'schema':
       return schemaCommand(rest, io)
     case 'sim': {
-      const sim = (await import('../firmware-sim/cli.js' as string)) as { simCommand: (a: string[], i: object) => Promise<number> }
-      return sim.simCommand(rest, { env: io.env, stdout: io.stdout, log: createLogger(io.env.LOG_LEVEL ?? 'info') })
+      const { simCommand } = await import('../firmware-sim/cli.js')
+      return simCommand(rest, { env: io.env, stdout: io.stdout, log: createLogger(safeLevel(io.env.LOG_LEVEL)) })
     }
     default:
       io.stderr.write(`unknown command "${command}"\n\n${HELP}`)
       return 2
   }
 }
+
+/** An invalid LOG_LEVEL is reported with the other bad variables; log at info meanwhile. */
+const safeLevel = (level: string | undefined) => (level && /^(fatal|error|warn|info|debug|trace|silent)$/.test(level) ? level : 'info')
 
 async function start(args: string[], io: Io): Promise<number> {
   const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } })
@@ -72,9 +75,7 @@ async function start(args: string[], io: Io): Promise<number> {
     return 2
   }
   const names: ServiceName[] = positionals.length === 0 || positionals.includes('all') ? [...SERVICE_NAMES] : (positionals as ServiceName[])
-  // An invalid LOG_LEVEL is reported with the other bad variables; log at info meanwhile.
-  const level = io.env.LOG_LEVEL && /^(fatal|error|warn|info|debug|trace|silent)$/.test(io.env.LOG_LEVEL) ? io.env.LOG_LEVEL : 'info'
-  const log = createLogger(level)
+  const log = createLogger(safeLevel(io.env.LOG_LEVEL))
   let app: Awaited<ReturnType<typeof startApp>>
   try {
     app = await startApp(names, { env: io.env, log })

@@ -89,12 +89,13 @@ const Ts = z.number().int().min(MIN_TS_MS).max(MAX_TS_MS)
 export const SimState = z.object({
   ts: Ts,
   speed: z.number().positive(),
+  /** A very large fleet lists only its training farms, to stay under the broker's payload limit. */
   farms: z.array(
     z.object({
       farm: Id,
       /** Alerts of a training farm go to trainers, never to the farmer. */
       training: z.boolean(),
-      devices: z.array(z.object({ device: Id, kind: z.enum(KINDS) })),
+      devices: z.array(z.object({ device: Id, kind: z.enum(KINDS) })).describe('empty when the fleet is too large to list (over 500 devices)'),
     }),
   ),
   faults: z.array(z.object({ device: Id, fault: Fault, severity: Severity, since: Ts })),
