@@ -154,6 +154,29 @@ export class AccountStore {
     return { username: at.device, password }
   }
 
+  /**
+   * Registers many devices at once, replacing any that exist (new passwords): hashes in parallel
+   * and writes the file once. For simulated fleets and bulk provisioning.
+   */
+  async putDevices(list: ReadonlyArray<{ farm: string; kind: Kind; device: string }>): Promise<Credentials[]> {
+    for (const at of list) {
+      if (!ID_PATTERN.test(at.farm) || !ID_PATTERN.test(at.device)) throw new AccountError('INVALID', `invalid id in ${at.farm}/${at.device}`)
+    }
+    const made = list.map((at) => ({ at, password: newSecret(), hash: '' }))
+    // scrypt runs on libuv's thread pool: a few at a time keeps memory bounded (16 MiB each).
+    for (let i = 0; i < made.length; i += 8) {
+      await Promise.all(made.slice(i, i + 8).map(async (m) => (m.hash = await hashSecret(m.password))))
+    }
+    await this.update((data) => {
+      for (const { at, hash } of made) {
+        if (data.users[at.device]) throw new AccountError('EXISTS', `"${at.device}" is a user`)
+        data.devices[at.device] = { farm: at.farm, kind: at.kind, hash, createdAt: new Date().toISOString() }
+      }
+    })
+    for (const { at } of made) this.verified.delete(at.device)
+    return made.map(({ at, password }) => ({ username: at.device, password }))
+  }
+
   async removeDevice(device: string): Promise<void> {
     await this.update((data) => {
       if (!data.devices[device]) throw new AccountError('NOT_FOUND', `no device "${device}"`)
