@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{contracts,runtime,broker,ingest,alerts,firmware-sim,dashboards,cli}/**/*.test.ts'],
+          include: ['{contracts,runtime,broker,ingest,alerts,firmware-sim,dashboards,cli,console}/**/*.test.ts'],
         },
       },
       {

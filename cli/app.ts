@@ -12,7 +12,7 @@ import type { Logger } from '../runtime/logger.js'
 import { Metrics } from '../runtime/metrics.js'
 import { SERVICE_NAMES, type Service, type ServiceContext, type ServiceModule, type ServiceName } from '../runtime/service.js'
 
-// TODO(#6, #8): static imports once alerts/ and console/ have landed their service modules.
+// TODO(#6): a static import once alerts/ has landed its service module.
 const importLater = (path: string) => import(path) as Promise<Record<string, unknown>>
 
 const LOADERS: Record<ServiceName, () => Promise<ServiceModule>> = {
@@ -20,7 +20,7 @@ const LOADERS: Record<ServiceName, () => Promise<ServiceModule>> = {
   ingest: async () => (await import('../ingest/index.js')).ingestService as unknown as ServiceModule,
   alerts: async () => (await importLater('../alerts/index.js')).alertsService as ServiceModule,
   sim: async () => (await import('../firmware-sim/index.js')).simService as unknown as ServiceModule,
-  console: async () => (await importLater('../console/index.js')).consoleService as ServiceModule,
+  console: async () => (await import('../console/index.js')).consoleService as unknown as ServiceModule,
 }
 
 export interface App {
@@ -69,6 +69,7 @@ export async function startApp(names: readonly ServiceName[], opts: AppOptions):
   const httpPort = await http.listen(common.HTTP_PORT, common.HOST)
 
   let mqttUrl = common.MQTT_URL ?? `mqtt://127.0.0.1:${common.MQTT_PORT}`
+  let wsPort: number | undefined
   const closeAll = async () => {
     for (const { name, svc } of running.reverse()) {
       const t0 = Date.now()
@@ -88,6 +89,7 @@ export async function startApp(names: readonly ServiceName[], opts: AppOptions):
         hub,
         accounts,
         mqttUrl: () => mqttUrl,
+        wsPort: () => wsPort,
         running: modules.map((m) => m.name),
         now,
       }
@@ -95,6 +97,7 @@ export async function startApp(names: readonly ServiceName[], opts: AppOptions):
       running.push({ name: mod.name, svc })
       info[mod.name] = svc.info ?? {}
       if (mod.name === 'broker' && typeof svc.info?.mqttUrl === 'string') mqttUrl = svc.info.mqttUrl
+      if (mod.name === 'broker') wsPort = (svc.info?.ports as { ws?: number } | undefined)?.ws
     }
   } catch (err) {
     await closeAll()

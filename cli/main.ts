@@ -3,7 +3,8 @@
  * app.ts (services) and the per-command modules.
  */
 import { parseArgs } from 'node:util'
-import { ConfigError } from '../runtime/config.js'
+import { withApiToken } from '../runtime/api-token.js'
+import { CommonEnv, ConfigError } from '../runtime/config.js'
 import { createLogger } from '../runtime/logger.js'
 import { SERVICE_NAMES, type ServiceName } from '../runtime/service.js'
 import { startApp } from './app.js'
@@ -78,7 +79,10 @@ async function start(args: string[], io: Io): Promise<number> {
   const log = createLogger(safeLevel(io.env.LOG_LEVEL))
   let app: Awaited<ReturnType<typeof startApp>>
   try {
-    app = await startApp(names, { env: io.env, log })
+    // One technician token for the alerts API and the console, generated into DATA_DIR when unset.
+    const dataDir = CommonEnv.safeParse(io.env).data?.DATA_DIR ?? './data'
+    const env = names.includes('alerts') || names.includes('console') ? (await withApiToken(io.env, dataDir)).env : io.env
+    app = await startApp(names, { env, log })
   } catch (err) {
     if (err instanceof ConfigError) {
       io.stderr.write(`${err.message}\n`)

@@ -24,6 +24,8 @@ export interface ServiceContext {
   accounts: AccountStore
   /** The broker's address: the in-process broker's bound port, else MQTT_URL. */
   mqttUrl(): string
+  /** The in-process broker's MQTT-over-WebSocket port, if one runs here. */
+  wsPort(): number | undefined
   /** Names of the services started in this process. */
   running: readonly ServiceName[]
   /** Injectable clock, epoch ms. */

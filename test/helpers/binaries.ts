@@ -15,9 +15,11 @@ export const REQUIRED_BINARIES: ReadonlyArray<readonly [name: string, aptPackage
   ['mosquitto_pub', 'mosquitto-clients'],
   ['mosquitto_sub', 'mosquitto-clients'],
   ['redis-server', 'redis-server'],
+  // The field console's browser tests (issue 8), driven by playwright-core: never a downloaded browser.
+  ['chromium', 'chromium'],
 ]
 
-export const INSTALL_ALL = 'apt-get install -y influxdb mosquitto mosquitto-clients redis-server'
+export const INSTALL_ALL = 'apt-get install -y influxdb mosquitto mosquitto-clients redis-server chromium'
 
 const isExecutable = (path: string): boolean => {
   try {

@@ -1,0 +1,269 @@
+/* global document, location, localStorage, history, performance, TextDecoder, setInterval, setTimeout, clearTimeout, URLSearchParams, FormData */
+/**
+ * The field console page (issue 8). Start-up: the console's config (broker WebSocket, viewer
+ * account, devices), the last hour, then live readings over MQTT-over-WebSocket with the
+ * read-only viewer account. Actions (alerts, pump commands, trainer) go over HTTP with the
+ * technician token. Nothing is loaded from outside this server.
+ */
+import mqtt from './vendor/mqtt.js'
+import { alertsPanel } from './alerts.js'
+import { request, session } from './api.js'
+import { farmCharts } from './charts.js'
+import { pumpCommands } from './commands.js'
+import { fmtTime, withDetail, withName } from './dom.js'
+import { isLang, translate } from './i18n.js'
+import { applyMessage, createModel, ensureDevice, loadHistory, setTraining } from './model.js'
+import { trainerPanel } from './trainer.js'
+import { renderFarm, showCommandStatus, updateDevice } from './view.js'
+
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id))
+const ALERTS_POLL_MS = 2_000
+const SIM_POLL_MS = 5_000
+const CHART_REDRAW_MS = 1_000
+const ANNOUNCE_MS = 10_000
+
+const params = new URLSearchParams(location.search)
+let lang = isLang(params.get('lang')) ? params.get('lang') : isLang(localStorage.getItem('suanyang.console.lang')) ? localStorage.getItem('suanyang.console.lang') : 'th'
+const t = (key, vars) => translate(lang, key, vars)
+
+const model = createModel()
+/** @type {any} */
+let config = null
+let signedIn = false
+/** Per farm: its card and charts. */
+const cards = new Map()
+const dirtyCharts = new Set()
+
+let announceTimer = 0
+/** The result of the last action, read out by screen readers; it goes after a while (and on a language switch). */
+const announce = (text, detail) => {
+  $('announce').replaceChildren(...withDetail(text, detail))
+  clearTimeout(announceTimer)
+  announceTimer = setTimeout(() => $('announce').replaceChildren(), ANNOUNCE_MS)
+}
+
+const commands = pumpCommands({ api: () => config.alertsApi, t: (key, vars) => t(key, vars), show: (device, line) => showCommandStatus($('farm-list'), device, line) })
+
+const viewContext = () => ({
+  lang,
+  t,
+  canAct: signedIn,
+  commands: config?.contract.commands ?? [],
+  onCommand: (device, cmd) => void commands.send(device, cmd),
+  commandStatus: (device) => commands.status(device),
+})
+
+// --- farms -----------------------------------------------------------------------------------
+
+function drawFarm(farmId) {
+  const farm = model.farms.get(farmId)
+  if (!farm) return
+  const old = cards.get(farmId)
+  const card = renderFarm(model, farm, viewContext())
+  if (old) {
+    old.charts.destroy()
+    old.card.replaceWith(card)
+  } else {
+    const list = $('farm-list')
+    const next = [...list.children].find((c) => (c.getAttribute('data-farm') ?? '') > farmId)
+    list.insertBefore(card, next ?? null)
+  }
+  cards.set(farmId, { card, charts: farmCharts(card, model, farm, t, lang) })
+  $('farms-empty').hidden = true
+}
+
+function drawAllFarms() {
+  for (const { charts } of cards.values()) charts.destroy()
+  cards.clear()
+  $('farm-list').replaceChildren()
+  for (const id of [...model.farms.keys()].sort()) drawFarm(id)
+  $('farms-empty').hidden = model.farms.size > 0
+}
+
+// --- live readings ---------------------------------------------------------------------------
+
+function setConnection(state) {
+  $('conn').className = `conn ${state}`
+  $('conn-text').textContent = t(`conn.${state}`)
+}
+
+function onMessage(topic, raw) {
+  if (raw.length === 0) return
+  let payload
+  try {
+    payload = JSON.parse(new TextDecoder().decode(raw))
+  } catch {
+    return
+  }
+  const change = applyMessage(model, topic, payload, Date.now())
+  if (!change) return
+  if (change.kind === 'ack') return commands.onAck(change.at.device, change.ack)
+  const farm = change.device.farm
+  if (change.created) drawFarm(farm)
+  else {
+    const entry = cards.get(farm)
+    if (entry) updateDevice(entry.card, change.device, viewContext())
+  }
+  if (change.kind !== 'telemetry') return
+  if (change.charted) dirtyCharts.add(farm)
+  if (change.latest) {
+    $('last-update').textContent = `· ${t('conn.lastUpdate')} ${fmtTime(lang, Date.now())}`
+    const root = document.documentElement
+    // Time to the first live value on screen, for the issue's closing note and the test.
+    if (!root.dataset.firstLiveMs) root.dataset.firstLiveMs = String(Math.round(performance.now()))
+  }
+}
+
+function connectLive() {
+  const m = config.mqtt
+  const url = m.url ?? (m.port ? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.hostname}:${m.port}/` : undefined)
+  if (!url) return setConnection('noWs')
+  const client = mqtt.connect(url, {
+    username: m.username,
+    password: m.password,
+    // [broker/client-id.ts] the username, `_`, and a suffix of our own.
+    clientId: `${m.username}_${Math.random().toString(36).slice(2, 10)}`,
+    protocolVersion: 4,
+    clean: true,
+    keepalive: 30,
+    reconnectPeriod: 2_000,
+    connectTimeout: 10_000,
+  })
+  client.on('connect', () => {
+    const root = document.documentElement
+    if (!root.dataset.connectedMs) root.dataset.connectedMs = String(Math.round(performance.now()))
+    performance.mark('console-connected')
+    setConnection('live')
+    client.subscribe(['farm/+/+/+/telemetry', 'farm/+/+/+/status', 'farm/+/pump/+/cmd/ack'], { qos: 0 })
+  })
+  client.on('reconnect', () => setConnection('connecting'))
+  client.on('offline', () => setConnection('offline'))
+  client.on('message', onMessage)
+}
+
+// --- sign-in, language -----------------------------------------------------------------------
+
+/** @type {ReturnType<typeof alertsPanel> | null} */
+let alerts = null
+/** @type {ReturnType<typeof trainerPanel> | null} */
+let trainer = null
+
+function showSignIn() {
+  const summary = $('signin-summary')
+  if (!signedIn) summary.textContent = t('signin.title')
+  else if (session.name) summary.replaceChildren(...withName(t('signin.as'), session.name))
+  else summary.textContent = t('signin.done')
+}
+
+async function checkSession() {
+  signedIn = config.actions && session.token !== '' && (await request('GET', '/console/api/session', { auth: true })).ok
+  $('signin-form').hidden = signedIn || !config.actions
+  $('signout').hidden = !signedIn
+  showSignIn()
+  const state = $('signin-state')
+  state.hidden = signedIn
+  state.textContent = !config.actions ? t('signin.off') : t('signin.needed')
+  $('trainer').hidden = !signedIn
+  alerts?.setEnabled(signedIn)
+  drawAllFarms()
+  await alerts?.refresh()
+  if (signedIn) await trainer?.refresh()
+}
+
+function applyLanguage() {
+  document.documentElement.lang = lang
+  showSignIn()
+  for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = t(node.getAttribute('data-i18n') ?? '')
+  const other = lang === 'th' ? 'en' : 'th'
+  const button = $('lang')
+  // The switch names the other language in that language (and is marked as such).
+  button.textContent = other === 'en' ? 'English' : 'ไทย'
+  button.lang = other
+  button.setAttribute('aria-label', `${t('lang.switch')}: ${other === 'en' ? 'English' : 'ไทย'}`)
+}
+
+function switchLanguage() {
+  lang = lang === 'th' ? 'en' : 'th'
+  localStorage.setItem('suanyang.console.lang', lang)
+  applyLanguage()
+  setConnection($('conn').classList.contains('live') ? 'live' : 'connecting')
+  $('alert-list').replaceChildren()
+  $('announce').replaceChildren()
+  trainer?.render()
+  void checkSession()
+}
+
+function wireSignIn() {
+  // A sign-in link from the start log: the token travels in the fragment, which is never sent.
+  const hash = new URLSearchParams(location.hash.slice(1))
+  const fromLink = hash.get('token')
+  if (fromLink) {
+    session.save(fromLink, session.name)
+    history.replaceState(null, '', location.pathname + location.search)
+  }
+  const form = /** @type {HTMLFormElement} */ ($('signin-form'))
+  const nameInput = /** @type {HTMLInputElement} */ ($('signin-name'))
+  nameInput.value = session.name
+  form.addEventListener('submit', (e) => {
+    e.preventDefault()
+    const data = new FormData(form)
+    session.save(String(data.get('token') ?? ''), String(data.get('name') ?? '').trim())
+    void checkSession().then(() => announce(signedIn ? t('signin.done') : t('signin.bad')))
+  })
+  $('signout').addEventListener('click', () => {
+    session.clear()
+    void checkSession()
+  })
+}
+
+async function pollSim() {
+  const r = await request('GET', '/console/api/sim')
+  if (r.ok && setTraining(model, r.body.training ?? [])) drawAllFarms()
+  if (signedIn) await trainer?.refresh()
+}
+
+async function boot() {
+  applyLanguage()
+  wireSignIn()
+  $('lang').addEventListener('click', switchLanguage)
+  // Both at once: on a slow link the round trips, not the bytes, are what the user waits for.
+  const [c, h] = await Promise.all([request('GET', '/console/config'), request('GET', '/console/api/history')])
+  if (!c.ok) return setConnection('offline')
+  performance.mark('console-config')
+  config = c.body
+  for (const d of config.devices) ensureDevice(model, d.farm, d.kind, d.device)
+  if (h.ok) loadHistory(model, h.body.devices ?? [])
+  setTraining(model, config.sim.training)
+  drawAllFarms()
+  alerts = alertsPanel({
+    list: $('alert-list'),
+    message: $('alerts-message'),
+    announce,
+    api: config.alertsApi,
+    t: (key, vars) => t(key, vars),
+    lang: () => lang,
+    isTraining: (farm) => model.farms.get(farm)?.training === true,
+  })
+  trainer = trainerPanel({
+    root: $('trainer'),
+    announce,
+    t: (key, vars) => t(key, vars),
+    lang: () => lang,
+    scenarios: config.contract.scenarios,
+    scenarioKinds: config.contract.scenarioKinds,
+    devices: () => [...model.devices.values()].map(({ farm, kind, device }) => ({ farm, kind, device })),
+  })
+  setConnection('connecting')
+  performance.mark('console-connect')
+  connectLive()
+  await checkSession()
+  setInterval(() => void (signedIn ? alerts?.refresh() : undefined), ALERTS_POLL_MS)
+  setInterval(() => void pollSim(), SIM_POLL_MS)
+  setInterval(() => {
+    for (const farm of dirtyCharts) cards.get(farm)?.charts.redraw()
+    dirtyCharts.clear()
+  }, CHART_REDRAW_MS)
+}
+
+// A module script runs once the document is parsed.
+void boot()
