@@ -12,13 +12,10 @@ import type { Logger } from '../runtime/logger.js'
 import { Metrics } from '../runtime/metrics.js'
 import { SERVICE_NAMES, type Service, type ServiceContext, type ServiceModule, type ServiceName } from '../runtime/service.js'
 
-// TODO(#6): a static import once alerts/ has landed its service module.
-const importLater = (path: string) => import(path) as Promise<Record<string, unknown>>
-
 const LOADERS: Record<ServiceName, () => Promise<ServiceModule>> = {
   broker: async () => (await import('../broker/index.js')).brokerService as unknown as ServiceModule,
   ingest: async () => (await import('../ingest/index.js')).ingestService as unknown as ServiceModule,
-  alerts: async () => (await importLater('../alerts/index.js')).alertsService as ServiceModule,
+  alerts: async () => (await import('../alerts/index.js')).alertsService as unknown as ServiceModule,
   sim: async () => (await import('../firmware-sim/index.js')).simService as unknown as ServiceModule,
   console: async () => (await import('../console/index.js')).consoleService as unknown as ServiceModule,
 }

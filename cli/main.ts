@@ -26,6 +26,8 @@ Commands:
   deadletter count|list|show <id> [--json]
                                          inspect rejected messages kept under DATA_DIR/deadletter
   schema [--out DIR]                     write the device contract as JSON Schema (default ./schema)
+  alerts list|show|ack|resolve|maintenance|cmd|link-code
+                                         technician actions on alerts and pumps (suanyang alerts --help)
   sim [options]                          run the firmware simulator alone (suanyang sim --help)
   help                                   this text
 
@@ -51,6 +53,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return deadletterCommand(rest, io)
     case 'schema':
       return schemaCommand(rest, io)
+    case 'alerts':
+      return (await import('../alerts/cli.js')).alertsCommand(rest, io)
     case 'sim': {
       const { simCommand } = await import('../firmware-sim/cli.js')
       return simCommand(rest, { env: io.env, stdout: io.stdout, log: createLogger(safeLevel(io.env.LOG_LEVEL)) })

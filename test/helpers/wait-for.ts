@@ -23,10 +23,13 @@ const describe = (err: unknown): string => (err instanceof Error ? err.message :
  * (its last error goes into the timeout message so a failing test says why), except StopWaiting,
  * which rejects at once.
  */
+/** What a truthy check leaves of T (`cond && value` conditions return `false | value`). */
+export type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>
+
 export async function waitFor<T>(
   condition: () => T | Promise<T>,
   options: WaitForOptions = {},
-): Promise<NonNullable<T>> {
+): Promise<Truthy<T>> {
   const { timeoutMs = 10_000, intervalMs = 25, message = 'condition' } = options
   const deadline = Date.now() + timeoutMs
   let lastError: unknown
@@ -35,7 +38,7 @@ export async function waitFor<T>(
     attempts++
     try {
       const value = await condition()
-      if (value) return value as NonNullable<T>
+      if (value) return value as Truthy<T>
       lastError = undefined
     } catch (err) {
       if (err instanceof StopWaiting) throw err

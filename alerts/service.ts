@@ -1,0 +1,230 @@
+/**
+ * The alert service (issue 6): the imperative shell around the engine. Readings come from the
+ * in-process hub when ingest runs here, else from the broker. Every change is saved before a
+ * message leaves; the outbox is sent by the dispatcher; schedules run with node-cron in
+ * Asia/Bangkok; HTTP routes: the LINE webhook and the technician API.
+ */
+import { randomUUID } from 'node:crypto'
+import { resolve as resolvePath } from 'node:path'
+import cron, { type ScheduledTask } from 'node-cron'
+import { ConfigError } from '../runtime/config.js'
+import { HttpError, readBody, sendJson } from '../runtime/http.js'
+import { defineService, type ServiceContext } from '../runtime/service.js'
+import { API_PREFIX, apiHandler } from './api.js'
+import { MqttLink } from './commands.js'
+import { AlertsEnv, type AlertsConfig } from './config.js'
+import { type Farms, loadFarms } from './contacts.js'
+import { Dispatcher } from './dispatcher.js'
+import { AlertEngine, type Effects } from './engine.js'
+import { alertPoint, influxSink, maintenancePoint, nullSink } from './history.js'
+import { queueDigests, queueReminders } from './notices.js'
+import { ConsoleNotifier } from './notifiers/console.js'
+import { LineClient } from './notifiers/line.js'
+import { type SmsProvider, ThaiBulkSms, TwilioSms } from './notifiers/sms.js'
+import { recoverInFlight } from './outbox.js'
+import type { MaintenanceRecord } from './state.js'
+import { StateStore } from './store.js'
+import { handleEvents, verifySignature, WebhookBody } from './webhook.js'
+
+const TRACKS_SAVE_MS = 30_000
+
+function smsProvider(c: AlertsConfig): SmsProvider | undefined {
+  const timeoutMs = c.ALERTS_HTTP_TIMEOUT_MS
+  if (c.SMS_PROVIDER === 'thaibulksms') {
+    return new ThaiBulkSms({
+      baseUrl: c.THAIBULKSMS_BASE_URL,
+      apiKey: c.THAIBULKSMS_API_KEY ?? '',
+      apiSecret: c.THAIBULKSMS_API_SECRET ?? '',
+      sender: c.SMS_SENDER ?? '',
+      force: c.THAIBULKSMS_FORCE,
+      timeoutMs,
+    })
+  }
+  if (c.SMS_PROVIDER === 'twilio') {
+    return new TwilioSms({
+      baseUrl: c.TWILIO_BASE_URL,
+      accountSid: c.TWILIO_ACCOUNT_SID ?? '',
+      authToken: c.TWILIO_AUTH_TOKEN ?? '',
+      from: c.TWILIO_FROM,
+      messagingServiceSid: c.TWILIO_MESSAGING_SERVICE_SID,
+      timeoutMs,
+    })
+  }
+  return undefined
+}
+
+async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
+  const log = ctx.log.child({ svc: 'alerts' })
+  const farmsPath = resolvePath(ctx.common.DATA_DIR, config.ALERTS_CONTACTS_FILE)
+  const first = await loadFarms(farmsPath)
+  if (!first.ok) throw new ConfigError(`ALERTS_CONTACTS_FILE: ${first.reason}`)
+  let farms: Farms = first.farms
+  let farmsMtimeMs = first.mtimeMs
+
+  const store = new StateStore(ctx.common.DATA_DIR)
+  const loaded = await store.load()
+  for (const problem of loaded.problems) log.error({ problem }, 'alert state damaged')
+  const line = config.LINE_CHANNEL_ACCESS_TOKEN
+    ? new LineClient({ baseUrl: config.LINE_API_BASE_URL, channelAccessToken: config.LINE_CHANNEL_ACCESS_TOKEN, timeoutMs: config.ALERTS_HTTP_TIMEOUT_MS })
+    : undefined
+  const sms = smsProvider(config)
+  const engine = new AlertEngine(
+    { farms: () => farms, available: { line: line !== undefined, sms: sms !== undefined }, uuid: randomUUID, startedMs: ctx.now() },
+    loaded.state,
+    loaded.tracks,
+  )
+  const outbox = engine.state.outbox
+  for (const [key, item] of Object.entries(outbox)) outbox[key] = recoverInFlight(item, ctx.now())
+  store.attach(engine.state, engine.tracks)
+  await store.saveState()
+
+  const history = config.INFLUX_URL
+    ? influxSink({ url: config.INFLUX_URL, token: config.INFLUX_TOKEN, org: config.INFLUX_ORG, bucket: config.INFLUX_BUCKET }, log)
+    : nullSink
+  const sent = ctx.metrics.counter('suanyang_alert_messages_total', 'Alert messages by channel and final status')
+  const lifecycle = ctx.metrics.counter('suanyang_alert_events_total', 'Alert lifecycle events by rule and type')
+  const sweeps = ctx.metrics.counter('suanyang_alert_sweeps_total', 'Alert sweep ticks completed')
+  const dispatcher = new Dispatcher({
+    state: engine.state,
+    farms: () => farms,
+    line,
+    sms,
+    console: new ConsoleNotifier(),
+    save: () => store.saveState(),
+    now: () => ctx.now(),
+    uuid: randomUUID,
+    policy: { baseMs: config.ALERTS_RETRY_BASE_MS, maxMs: config.ALERTS_RETRY_MAX_MS, maxAttempts: config.ALERTS_RETRY_ATTEMPTS },
+    log,
+    onDone: (item) => {
+      sent.inc({ channel: item.channel, status: item.status })
+      const alert = item.alertId ? engine.find(item.alertId) : undefined
+      if (alert && item.status === 'sent') {
+        history.write([alertPoint({ type: 'notify', alert, atMs: item.doneMs ?? ctx.now(), contactId: item.contactId, channel: item.channel })])
+      }
+    },
+  })
+
+  /** After any change: history, then the state on disk, then the messages (never before the save). */
+  const commit = async (effects: Effects, maintenance?: MaintenanceRecord): Promise<void> => {
+    for (const e of effects.events) {
+      lifecycle.inc({ rule: e.alert.rule, type: e.type })
+      if (e.type !== 'pending' && e.type !== 'cancel') log.info({ alert: e.alert.id, event: e.type, by: e.by }, 'alert')
+    }
+    const points = effects.events.filter((e) => e.type !== 'pending' && e.type !== 'cancel').map(alertPoint)
+    if (maintenance) points.push(maintenancePoint(maintenance))
+    if (points.length > 0) history.write(points)
+    const resolved = effects.events.filter((e) => e.type === 'resolve').map((e) => e.alert)
+    if (resolved.length > 0) void store.appendResolved(resolved).catch((err: unknown) => log.error({ err }, 'resolved history append failed'))
+    if (engine.takeDirty() || effects.queued.length > 0) await store.saveState()
+    if (effects.queued.length > 0) dispatcher.kick(effects.queued.map((i) => i.key))
+  }
+  // Most readings change nothing durable: they cost no promise at all.
+  const commitLater = (effects: Effects) => {
+    if (effects.events.length === 0 && effects.queued.length === 0 && !engine.isDirty()) return
+    void commit(effects).catch((err: unknown) => log.error({ err }, 'alert commit failed'))
+  }
+
+  const link = new MqttLink({
+    url: () => ctx.mqttUrl(),
+    credentials: () => ctx.accounts.serviceCredentials('alerts'),
+    readings: !ctx.running.includes('ingest'),
+    onReading: (r) => commitLater(engine.onReading(r, ctx.now())),
+    now: () => ctx.now(),
+    log,
+  })
+  const unsubscribe = ctx.running.includes('ingest') ? ctx.hub.subscribe((r) => commitLater(engine.onReading(r, ctx.now()))) : undefined
+  let closed = false
+  if (!unsubscribe) {
+    // Readings from the broker: wait for the first connection (a subscription made late would
+    // miss what was published meanwhile), then keep trying in the background if it failed.
+    const connectLoop = async (): Promise<void> => {
+      while (!closed) {
+        try {
+          await link.connect()
+          return
+        } catch (err) {
+          log.warn({ err }, 'alerts cannot reach the broker yet')
+          await new Promise((r) => setTimeout(r, 2_000))
+        }
+      }
+    }
+    await Promise.race([connectLoop(), new Promise((r) => setTimeout(r, 5_000).unref())])
+  }
+
+  // LINE webhook: raw body, signature first, then events; 200 once the state is saved.
+  ctx.http.add('POST', config.LINE_WEBHOOK_PATH, async (req, res) => {
+    const secret = config.LINE_CHANNEL_SECRET
+    if (!secret) throw new HttpError(503, 'LINE webhook disabled: set LINE_CHANNEL_SECRET')
+    const raw = await readBody(req, 1024 * 1024)
+    const signature = req.headers['x-line-signature']
+    if (!verifySignature(raw, secret, typeof signature === 'string' ? signature : undefined)) throw new HttpError(401, 'bad signature')
+    let body
+    try {
+      body = WebhookBody.parse(JSON.parse(raw.toString('utf8')))
+    } catch {
+      throw new HttpError(400, 'not a LINE webhook body')
+    }
+    const outcome = handleEvents(body.events, engine, farms, ctx.now())
+    if (outcome.changed) engine.markDirty()
+    await commit(outcome.effects)
+    sendJson(res, 200, {})
+    for (const r of outcome.replies) void line?.reply(r.replyToken, r.messages)
+  })
+  const api = apiHandler({ token: config.ALERTS_API_TOKEN, engine, link, cmdTimeoutMs: config.ALERTS_CMD_TIMEOUT_MS, now: () => ctx.now(), commit })
+  ctx.http.add('GET', `${API_PREFIX}*`, api)
+  ctx.http.add('POST', `${API_PREFIX}*`, api)
+
+  const reloadFarms = async () => {
+    const r = await loadFarms(farmsPath)
+    if (!r.ok) log.error({ reason: r.reason }, 'farms file refused, keeping the previous one')
+    else if (r.mtimeMs !== farmsMtimeMs) {
+      farms = r.farms
+      farmsMtimeMs = r.mtimeMs
+      log.info({ farmsPath }, 'farms file reloaded')
+    }
+  }
+  const schedule = (name: string, expr: string, fn: () => Promise<void> | void): ScheduledTask | undefined =>
+    expr === 'off' ? undefined : cron.schedule(expr, async () => {
+      try {
+        await fn()
+      } catch (err) {
+        log.error({ err, task: name }, 'scheduled task failed')
+      }
+    }, { name: `alerts-${name}`, timezone: 'Asia/Bangkok', noOverlap: true })
+  const tasks = [
+    schedule('sweep', config.ALERTS_SWEEP_CRON, async () => {
+      await reloadFarms()
+      await commit(engine.sweep(ctx.now()))
+      dispatcher.kick()
+      sweeps.inc()
+    }),
+    schedule('digest', config.ALERTS_DIGEST_CRON, () => commit(queueDigests(engine, ctx.now()))),
+    schedule('reminders', config.ALERTS_REMINDER_CRON, () => commit(queueReminders(engine, ctx.now()))),
+  ]
+  const tracksTimer = setInterval(() => void store.saveTracks().catch((err: unknown) => log.error({ err }, 'tracks save failed')), TRACKS_SAVE_MS)
+  tracksTimer.unref()
+  dispatcher.kick() // whatever a previous run left queued
+
+  return {
+    info: {
+      webhookPath: config.LINE_WEBHOOK_PATH,
+      api: API_PREFIX,
+      contactsFile: farms.fromFile ? farmsPath : undefined,
+      line: line !== undefined,
+      sms: sms?.name ?? 'none',
+      readings: unsubscribe ? 'hub' : 'mqtt',
+    },
+    async close() {
+      closed = true
+      for (const t of tasks) await t?.destroy()
+      clearInterval(tracksTimer)
+      unsubscribe?.()
+      await dispatcher.close()
+      await link.close()
+      await Promise.all([store.saveState(), store.saveTracks()])
+      await history.close()
+    },
+  }
+}
+
+export const alertsService = defineService({ name: 'alerts', env: AlertsEnv, start })

@@ -1,0 +1,62 @@
+/**
+ * The engine's durable state: open alerts (pending timers included: `sinceMs` is the pending
+ * start), escalation steps (on each alert), the outbox, LINE links and processed webhook ids.
+ * Device tracks are kept apart: they change on every reading and are saved on a timer.
+ */
+import type { OutboxItem } from './outbox.js'
+import type { DeviceTrack } from './track.js'
+import type { AlertRecord } from './types.js'
+
+export interface MaintenanceRecord {
+  farm: string
+  device: string
+  type: string
+  note: string
+  by: string
+  atMs: number
+  /** Pump run seconds at the time (filter reminders count pumped hours since). */
+  runS?: number
+  alertId?: string
+}
+
+export interface EngineState {
+  version: 1
+  /** Open alerts (pending, firing, acknowledged) by key `${farm}/${device}/${rule}`. */
+  alerts: Record<string, AlertRecord>
+  /** Resolved alerts, newest last, without snapshots, for the API and the digest (full records: resolved.jsonl). */
+  recent: AlertRecord[]
+  /** Fire times (data time) per key, for flapping detection. */
+  flaps: Record<string, number[]>
+  outbox: Record<string, OutboxItem>
+  /** contactId -> LINE userId, linked with a one-time code. */
+  links: Record<string, string>
+  linkCodes: Record<string, { contactId: string; expiresMs: number }>
+  /** LINE webhookEventId -> server time first seen (redeliveries are ignored). */
+  webhookSeen: Record<string, number>
+  /** Last maintenance per `${farm}/${device}/${type}`. */
+  maintenance: Record<string, MaintenanceRecord>
+}
+
+export type Tracks = Record<string, DeviceTrack>
+
+export const emptyState = (): EngineState => ({
+  version: 1,
+  alerts: {},
+  recent: [],
+  flaps: {},
+  outbox: {},
+  links: {},
+  linkCodes: {},
+  webhookSeen: {},
+  maintenance: {},
+})
+
+export const MAX_RECENT = 200
+const WEBHOOK_KEEP_MS = 7 * 86_400_000
+
+/** Drops what no longer matters: old webhook ids, expired link codes, old resolved alerts. */
+export function pruneState(state: EngineState, nowMs: number): void {
+  for (const [id, at] of Object.entries(state.webhookSeen)) if (at < nowMs - WEBHOOK_KEEP_MS) delete state.webhookSeen[id]
+  for (const [code, c] of Object.entries(state.linkCodes)) if (c.expiresMs < nowMs) delete state.linkCodes[code]
+  if (state.recent.length > MAX_RECENT) state.recent.splice(0, state.recent.length - MAX_RECENT)
+}

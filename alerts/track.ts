@@ -1,0 +1,185 @@
+/**
+ * What the engine remembers about one device between readings: the recent window (for durations,
+ * medians, stuck sensors and the alert snapshot), the reporting interval, and per-day aggregates
+ * (efficiency baseline, PV reference, digest). Pure updates of a plain record.
+ */
+import type { Kind } from '../contracts/names.js'
+import type { PumpTelemetry, WaterbankTelemetry } from '../contracts/payloads.js'
+import { bangkok } from './clock.js'
+
+export interface Sample {
+  ts: number
+  receivedMs: number
+  p: Record<string, unknown>
+}
+
+export interface DayStats {
+  day: string
+  /** Litres and PV watt-hours over running samples in good sun (efficiency, domain.md 5). */
+  goodL: number
+  goodWh: number
+  /** Mean of pv_w / irradiance over running samples in good sun (PV reference when the array size is unknown). */
+  pvRatioSum: number
+  pvRatioN: number
+  runFirstS?: number
+  runLastS?: number
+  volumeL: number
+}
+
+export interface DeviceTrack {
+  farm: string
+  kind: Kind
+  device: string
+  firstSeenMs: number
+  /** Server time of the last telemetry (any ts: a late or repeated reading still proves the link). */
+  lastTelemetryMs: number
+  /** Device time of the newest telemetry evaluated. */
+  lastTs: number
+  /** From `status` (and telemetry after a Last Will): false after a Last Will, with the server time it arrived. */
+  online?: boolean
+  offlineSinceMs?: number
+  /** A status message was ever seen: the device holds a connection (and has a Last Will). */
+  statusSeen?: boolean
+  /** Server times of recent Last Wills: a link that keeps dropping is flapping, reported once. */
+  lwtTimesMs?: number[]
+  samples: Sample[]
+  gapsMs: number[]
+  /**
+   * Power drawn per (krpm)^3 while pumping water (EWMA; affinity laws, P ~ n^3): at a given speed
+   * a dry pump draws far less (domain.md 5, dry running). With the fastest speed seen.
+   */
+  powerRef?: number
+  powerRefN: number
+  rpmMax?: number
+  pvMaxW?: number
+  /** The watched reading (pump flow, soil raw ADC, water-bank level) repeated exactly: a frozen sensor. */
+  repeat?: { value: number; sinceTs: number; count: number; pvMinW: number; pvMaxW: number }
+  /** Water bank: level_cm per level_pct, learned from mid-range readings (what 100 % is in cm). */
+  cmPerPct?: number
+  days: DayStats[]
+}
+
+export const DEFAULT_INTERVAL_MS: Readonly<Record<Kind, number>> = { pump: 60_000, soil: 900_000, waterbank: 300_000 }
+const WINDOW_MS = 30 * 60_000
+const MIN_KEPT = 16
+const MAX_KEPT = 64
+const MAX_GAPS = 15
+const MAX_DAYS = 35
+/** Irradiance above which a sample counts as good sun for efficiency and PV reference. */
+export const GOOD_SUN_WM2 = 500
+
+export function newTrack(farm: string, kind: Kind, device: string, nowMs: number): DeviceTrack {
+  return { farm, kind, device, firstSeenMs: nowMs, lastTelemetryMs: 0, lastTs: 0, samples: [], gapsMs: [], powerRefN: 0, days: [] }
+}
+
+export const median = (values: readonly number[]): number | undefined => {
+  if (values.length === 0) return undefined
+  const s = [...values].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2
+}
+
+/** The device's reporting interval: median gap of recent device timestamps, else the kind's default. */
+export function intervalMs(track: DeviceTrack, overrideS?: number | null): number {
+  if (overrideS) return overrideS * 1000
+  const m = median(track.gapsMs)
+  return m === undefined ? DEFAULT_INTERVAL_MS[track.kind] : Math.min(Math.max(m, 5_000), 6 * 3_600_000)
+}
+
+/**
+ * Adds one telemetry payload. Returns false for a reading not newer than the last one (QoS 1
+ * redelivery, or an out-of-order flush): it proves the device is alive but is not evaluated.
+ */
+export function addTelemetry(track: DeviceTrack, payload: Record<string, unknown>, receivedMs: number): boolean {
+  track.lastTelemetryMs = Math.max(track.lastTelemetryMs, receivedMs)
+  track.online = true
+  track.offlineSinceMs = undefined
+  const ts = payload.ts as number
+  if (ts <= track.lastTs) return false
+  const prevTs = track.lastTs
+  if (prevTs > 0) {
+    track.gapsMs.push(ts - prevTs)
+    if (track.gapsMs.length > MAX_GAPS) track.gapsMs.shift()
+  }
+  track.lastTs = ts
+  track.samples.push({ ts, receivedMs, p: payload })
+  let drop = 0
+  while (
+    track.samples.length - drop > MAX_KEPT ||
+    (track.samples.length - drop > MIN_KEPT && (track.samples[drop] as Sample).ts < ts - WINDOW_MS)
+  ) drop++
+  if (drop > 0) track.samples.splice(0, drop)
+  addRepeat(track, payload, ts)
+  if (track.kind === 'pump') addPumpStats(track, payload as unknown as PumpTelemetry, prevTs)
+  if (track.kind === 'waterbank') {
+    const w = payload as unknown as WaterbankTelemetry
+    if (w.level_pct > 5 && w.level_pct < 95) {
+      const r = w.level_cm / w.level_pct
+      track.cmPerPct = track.cmPerPct === undefined ? r : track.cmPerPct + 0.05 * (r - track.cmPerPct)
+    }
+  }
+  return true
+}
+
+const WATCHED: Readonly<Record<Kind, string>> = { pump: 'flow_lpm', soil: 'raw_adc', waterbank: 'level_cm' }
+
+function addRepeat(track: DeviceTrack, payload: Record<string, unknown>, ts: number): void {
+  const value = payload[WATCHED[track.kind]]
+  const pv = typeof payload.pv_w === 'number' ? payload.pv_w : 0
+  if (typeof value !== 'number') return
+  const r = track.repeat
+  if (r && r.value === value) {
+    r.count += 1
+    r.pvMinW = Math.min(r.pvMinW, pv)
+    r.pvMaxW = Math.max(r.pvMaxW, pv)
+  } else track.repeat = { value, sinceTs: ts, count: 1, pvMinW: pv, pvMaxW: pv }
+}
+
+export function dayOf(track: DeviceTrack, day: string): DayStats {
+  let last = track.days[track.days.length - 1]
+  if (last?.day !== day) {
+    last = { day, goodL: 0, goodWh: 0, pvRatioSum: 0, pvRatioN: 0, volumeL: 0 }
+    track.days.push(last)
+    if (track.days.length > MAX_DAYS) track.days.shift()
+  }
+  return last
+}
+
+function addPumpStats(track: DeviceTrack, p: PumpTelemetry, prevTs: number): void {
+  const stats = dayOf(track, bangkok(p.ts).day)
+  stats.runFirstS ??= p.run_s_total
+  stats.runLastS = p.run_s_total
+  stats.volumeL = Math.max(stats.volumeL, p.volume_l_today)
+  track.pvMaxW = Math.max(track.pvMaxW ?? 0, p.pv_w)
+  if (p.state !== 'running') return
+  if (p.flow_lpm > 0 && p.fault === null && p.motor_rpm > 0) {
+    // A slow EWMA: a failing pump's readings barely move the reference before the alert fires.
+    track.rpmMax = Math.max(track.rpmMax ?? 0, p.motor_rpm)
+    const perRpm3 = p.pv_w / (p.motor_rpm / 1000) ** 3
+    track.powerRefN += 1
+    const alpha = Math.max(0.02, 1 / track.powerRefN)
+    track.powerRef = track.powerRef === undefined ? perRpm3 : track.powerRef + alpha * (perRpm3 - track.powerRef)
+  }
+  const goodSun =
+    p.irradiance_wm2 === undefined ? p.pv_w >= 0.5 * (track.pvMaxW ?? Infinity) : p.irradiance_wm2 >= GOOD_SUN_WM2
+  if (!goodSun) return
+  if (p.irradiance_wm2 !== undefined) {
+    stats.pvRatioSum += p.pv_w / p.irradiance_wm2
+    stats.pvRatioN += 1
+  }
+  // Integrate over the gap, but never across an outage: cap at twice the usual interval.
+  const dtMs = prevTs > 0 ? Math.min(p.ts - prevTs, 2 * intervalMs(track)) : 0
+  stats.goodL += (p.flow_lpm * dtMs) / 60_000
+  stats.goodWh += (p.pv_w * dtMs) / 3_600_000
+}
+
+/** The newest sample, typed by the caller's knowledge of the kind. */
+export function latest<T>(track: DeviceTrack): T | undefined {
+  return track.samples[track.samples.length - 1]?.p as T | undefined
+}
+
+/** The last `windowMs` of readings (server receive time and payload) for an alert's snapshot. */
+export function snapshotOf(track: DeviceTrack, windowMs: number): Array<{ receivedMs: number; payload: Record<string, unknown> }> {
+  const from = track.lastTs - windowMs
+  return track.samples.filter((s) => s.ts >= from).map((s) => ({ receivedMs: s.receivedMs, payload: s.p }))
+}
