@@ -4,7 +4,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'dist/', 'dashboards/provisioning/', 'schema/', 'console/vendor/'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', 'dashboards/provisioning/', 'schema/', 'console/vendor/', '.bench-cache/', 'bench/results/', 'tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -8,7 +8,7 @@ import { benchAlertLatency } from '../alerts/bench.js'
 
 const quick = process.argv.includes('--quick')
 const r = await benchAlertLatency({ incidents: quick ? 50 : 300, warmup: quick ? 5 : 20 })
-const rows = [
+const rows: Array<[string, string]> = [
   ['incidents', String(r.samples)],
   ['p50 reading -> LINE request', `${r.p50Ms.toFixed(1)} ms`],
   ['p99 reading -> LINE request', `${r.p99Ms.toFixed(1)} ms (goal < 100 ms: ${r.p99Ms < 100 ? 'met' : 'missed'})`],

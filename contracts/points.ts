@@ -59,9 +59,10 @@ export function toPoint(at: TopicAddress, payload: Record<string, unknown>): Poi
   return { measurement, tags: { farm: at.farm, device: at.device }, fields, timeMs: payload.ts as number }
 }
 
-const escapeKey = (s: string) => s.replace(/[,= \\]/g, (c) => `\\${c}`)
-const escapeMeasurement = (s: string) => s.replace(/[, \\]/g, (c) => `\\${c}`)
-const escapeString = (s: string) => s.replace(/["\\]/g, (c) => `\\${c}`)
+// Test before replacing: almost no key or value needs escaping, and the test is twice as cheap.
+const escapeKey = (s: string) => (/[,= \\]/.test(s) ? s.replace(/[,= \\]/g, (c) => `\\${c}`) : s)
+const escapeMeasurement = (s: string) => (/[, \\]/.test(s) ? s.replace(/[, \\]/g, (c) => `\\${c}`) : s)
+const escapeString = (s: string) => (/["\\]/.test(s) ? s.replace(/["\\]/g, (c) => `\\${c}`) : s)
 
 /** A number as a line-protocol float: a bare number without the `i` suffix is a float. */
 export function floatLiteral(n: number): string {

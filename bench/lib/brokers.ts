@@ -1,0 +1,139 @@
+/**
+ * The two brokers of the benchmark, each in its own process so its memory and CPU can be read
+ * from /proc: this project's broker (the real CLI, `suanyang start broker`, LevelDB persistence,
+ * auth and ACL on) and Mosquitto (Debian package, password file + ACL file, persistence off).
+ */
+import { connect } from 'node:net'
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { requireBinary } from '../../test/helpers/binaries.js'
+import { type Daemon, freePort, removeOnExit, spawnDaemon } from '../../test/helpers/daemon.js'
+import type { Fixture } from './fixture.js'
+
+const ROOT = resolve(import.meta.dirname, '../..')
+
+export interface BrokerUnderTest {
+  name: string
+  port: number
+  pid: number
+  stop(): Promise<void>
+}
+
+/** Resident set size of a process, bytes (VmRSS). */
+export async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]
+  return Number(kb) * 1024
+}
+
+/** CPU time a process has used (user + system), seconds. Linux clock ticks are 1/100 s. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+const accepts = (port: number) =>
+  new Promise<boolean>((done) => {
+    const s = connect({ host: '127.0.0.1', port }, () => {
+      s.destroy()
+      done(true)
+    })
+    s.once('error', () => done(false))
+  })
+
+async function whenListening(daemon: Daemon, port: number, timeoutMs = 30_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline && !daemon.hasExited) {
+    if (await accepts(port)) return !daemon.hasExited
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return false
+}
+
+async function launch(name: string, start: (port: number) => Promise<Daemon>, cleanup: () => Promise<void>): Promise<BrokerUnderTest> {
+  let tail = ''
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const port = await freePort()
+    const daemon = await start(port)
+    if (await whenListening(daemon, port)) {
+      return {
+        name,
+        port,
+        pid: daemon.pid,
+        async stop() {
+          await daemon.stop({ graceMs: 10_000 })
+          await cleanup()
+        },
+      }
+    }
+    tail = daemon.outputTail()
+    await daemon.stop()
+  }
+  await cleanup()
+  throw new Error(`${name} did not start:\n${tail}`)
+}
+
+/** `nodeFlags`: V8/Node options for the broker process, e.g. ['--max-semi-space-size=2']. */
+export async function startSuanyang(fixture: Fixture, nodeFlags: string[] = []): Promise<BrokerUnderTest> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'suanyang-bench-data-'))
+  const keep = removeOnExit(dataDir)
+  await copyFile(fixture.accountsFile, join(dataDir, 'accounts.json'))
+  return launch(
+    nodeFlags.length ? `suanyang ${nodeFlags.join(' ')}` : 'suanyang (aedes)',
+    async (port) =>
+      spawnDaemon(process.execPath, [...nodeFlags, join(ROOT, 'bin/suanyang.js'), 'start', 'broker'], {
+        label: 'suanyang broker',
+        cwd: ROOT,
+        tempDir: dataDir,
+        env: {
+          PATH: process.env.PATH ?? '',
+          DATA_DIR: dataDir,
+          MQTT_PORT: String(port),
+          MQTT_WS_PORT: '0',
+          HTTP_PORT: '0',
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'warn', // Mosquitto logs only errors and warnings too
+        },
+      }),
+    async () => {
+      await rm(dataDir, { recursive: true, force: true })
+      keep()
+    },
+  )
+}
+
+export async function startMosquittoBench(fixture: Fixture): Promise<BrokerUnderTest> {
+  const binary = requireBinary('mosquitto', 'mosquitto')
+  const dir = await mkdtemp(join(tmpdir(), 'suanyang-bench-mosquitto-'))
+  const keep = removeOnExit(dir)
+  return launch(
+    'mosquitto 2',
+    async (port) => {
+      const config = join(dir, `mosquitto-${port}.conf`)
+      const text = [
+        'user root', // it would drop to user mosquitto, who cannot read the fixture
+        `listener ${port} 127.0.0.1`,
+        'allow_anonymous false',
+        `password_file ${fixture.passwordFile}`,
+        `acl_file ${fixture.aclFile}`,
+        'persistence false',
+        'set_tcp_nodelay true', // as our broker does (QoS 1 round trips otherwise wait on delayed ACKs)
+        // Per-client windows as open as Aedes' (it has none): the load generator bounds the flow.
+        'max_inflight_messages 0',
+        'max_queued_messages 100000',
+        'log_dest stderr',
+        'log_type error',
+        'log_type warning',
+        '',
+      ].join('\n')
+      await writeFile(config, text)
+      return spawnDaemon(binary, ['-c', config], { label: 'mosquitto' })
+    },
+    async () => {
+      await rm(dir, { recursive: true, force: true })
+      keep()
+    },
+  )
+}
