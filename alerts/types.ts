@@ -2,11 +2,12 @@
  * Shared shapes of the alert engine (issue 6). Data only: the rules, the lifecycle, routing and
  * the outbox all speak these types, and the durable state is these records serialised.
  */
+import type { AlertEventType, AlertStatus, Severity } from '../contracts/alert-storage.js'
 import type { FaultCode, Kind } from '../contracts/names.js'
 import type { PumpTelemetry, SoilTelemetry, WaterbankTelemetry } from '../contracts/payloads.js'
 
-export const SEVERITIES = ['critical', 'warning', 'info'] as const
-export type Severity = (typeof SEVERITIES)[number]
+export { SEVERITIES } from '../contracts/alert-storage.js'
+export type { AlertEventType, AlertStatus, Severity }
 
 /** In evaluation order: a rule's inhibitors come before it (sensor faults before what they would fake). */
 export const RULE_IDS = [
@@ -63,7 +64,6 @@ export type Verdict =
 /** The values that decided an alert, for the message and the record. */
 export type Detail = Record<string, number | string>
 
-export type AlertStatus = 'pending' | 'firing' | 'acknowledged' | 'resolved'
 
 export interface Actor {
   by: string
@@ -108,7 +108,6 @@ export interface AlertRecord {
 }
 
 /** Lifecycle events, as data: history rows for InfluxDB and the log. */
-export type AlertEventType = 'pending' | 'cancel' | 'fire' | 'ack' | 'resolve' | 'escalate' | 'flapping' | 'notify'
 
 export interface AlertEvent {
   type: AlertEventType

@@ -72,3 +72,25 @@ export function canSubscribe(who: Identity, filter: string): Decision {
   }
   return inScope(who.farms, farm) ? ALLOW : deny('farm outside the account scope')
 }
+
+/**
+ * Whether a message on a concrete topic may reach this account: checked on every delivery
+ * (Aedes authorizeForward), so queued messages of a persistent session and subscriptions restored
+ * from storage can never leak past the policy above. Cheap string checks only: hot path.
+ */
+export function canReceive(who: Identity, topic: string): boolean {
+  if (topic.charCodeAt(0) === 36) return false // '$': [MQTT-4.7.2-1]
+  switch (who.role) {
+    case 'service':
+      return true
+    case 'device':
+      return topic === `farm/${who.farm}/${who.kind}/${who.device}/cmd`
+    case 'viewer':
+    case 'operator': {
+      if (who.farms === '*') return topic === 'farm' || topic.startsWith('farm/')
+      if (!topic.startsWith('farm/')) return false
+      const end = topic.indexOf('/', 5)
+      return who.farms.includes(end === -1 ? topic.slice(5) : topic.slice(5, end))
+    }
+  }
+}

@@ -15,7 +15,12 @@ export const BrokerEnv = z.object({
   BROKER_MAX_KEEPALIVE_S: positiveInt(600),
   /** A subscriber that does not drain its socket for this long is disconnected (aedes drainTimeout). */
   BROKER_DRAIN_TIMEOUT_MS: positiveInt(30_000),
+  /** A socket that has not sent CONNECT after this long is closed. */
+  BROKER_CONNECT_TIMEOUT_MS: positiveInt(10_000),
+  /** Failed logins per address and per username inside the window before the throttle engages. */
   BROKER_AUTH_FAIL_LIMIT: positiveInt(10),
+  /** Not yet proven secrets from one address being hashed (scrypt) at once; more wait (CONNACK 3). */
+  BROKER_AUTH_PENDING_PER_ADDRESS: positiveInt(16),
   BROKER_AUTH_FAIL_WINDOW_MS: positiveInt(60_000),
   /** redis://host:port: persistence and message routing shared by several broker processes. */
   REDIS_URL: optionalString(),

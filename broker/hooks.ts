@@ -1,25 +1,46 @@
 /**
  * Aedes policy hooks: authentication against the account store, the ACL, and the limits, with a
- * logged reason and a counter for every refusal. The decisions themselves live in acl.ts and
- * throttle.ts; this file only adapts them to Aedes' callbacks.
+ * logged reason and a counter for every refusal. The decisions themselves live in acl.ts,
+ * client-id.ts and throttle.ts; this file only adapts them to Aedes' callbacks.
  */
+import { createHash } from 'node:crypto'
 import type { Aedes, AuthenticateError, Client } from 'aedes'
 import type { AccountStore, Identity } from '../runtime/accounts.js'
 import type { DeadLetterStore } from '../runtime/deadletter.js'
 import type { Logger } from '../runtime/logger.js'
-import type { Metrics } from '../runtime/metrics.js'
-import { canPublish, canSubscribe } from './acl.js'
-import { keepOutOfOrderDeliveries } from './dedupe.js'
+import { safeEqual } from '../runtime/secrets.js'
+import { canPublish, canReceive, canSubscribe } from './acl.js'
+import { clientIdAllowed } from './client-id.js'
 import type { BrokerConfig } from './config.js'
+import { holdUntilConnack } from './connack-first.js'
+import { keepOutOfOrderDeliveries } from './dedupe.js'
+import { LogLimiter } from './log-limit.js'
+import { type BrokerMetrics, ChannelTally } from './metrics.js'
+import { type PatchableStore, patchStore } from './store-patches.js'
 import { AuthThrottle } from './throttle.js'
 
 // CONNACK return codes, MQTT 3.1.1 §3.2.2.3
+const IDENTIFIER_REJECTED = 2
 const SERVER_UNAVAILABLE = 3
 const BAD_USERNAME_OR_PASSWORD = 4
 const NOT_AUTHORIZED = 5
 
+/** The parts of Aedes' instance this file reaches that its type declarations do not show. */
+export interface AedesInternals {
+  clients: Record<string, (Client & { closed?: boolean }) | undefined>
+  persistence: PatchableStore
+}
+
+/** Counts a limit that bit and logs it, at most once per key and window (floods stay readable). */
+export type LimitReporter = (name: string, fields: Record<string, unknown>, msg: string) => void
+
 function authError(returnCode: number, message: string): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode }) as AuthenticateError
+  // A refusal is routine under a login storm: no stack trace to build for each.
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  const err = new Error(message)
+  Error.stackTraceLimit = limit
+  return Object.assign(err, { returnCode }) as AuthenticateError
 }
 
 export function remoteAddress(client: Client): string {
@@ -27,73 +48,149 @@ export function remoteAddress(client: Client): string {
   return client.req?.socket.remoteAddress ?? conn.remoteAddress ?? 'unknown'
 }
 
-/** A client id must be the account's name, or start with it: nobody can take over another's session. */
-export function clientIdAllowed(clientId: string, username: string): boolean {
-  return clientId === username || clientId.startsWith(`${username}-`) || clientId.startsWith(`${username}_`)
+const digest = (password: string) => createHash('sha256').update(password).digest('hex')
+
+export interface HookDeps {
+  config: BrokerConfig
+  accounts: AccountStore
+  log: Logger
+  metrics: BrokerMetrics
+  deadLetters: DeadLetterStore
+  now: () => number
 }
 
 export interface Hooks {
   identities: WeakMap<Client, Identity>
   throttle: AuthThrottle
+  /** QoS 1/2 publishes acknowledged to their sender and not yet stored: a clean close waits for 0. */
+  inflight(): number
+  limit: LimitReporter
+  flushTallies(): void
 }
 
-export function installHooks(
-  broker: Aedes,
-  deps: { config: BrokerConfig; accounts: AccountStore; log: Logger; metrics: Metrics; deadLetters: DeadLetterStore; now: () => number },
-): Hooks {
+export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
   const { config, accounts, log, metrics, deadLetters, now } = deps
   const identities = new WeakMap<Client, Identity>()
   const throttle = new AuthThrottle({ limit: config.BROKER_AUTH_FAIL_LIMIT, windowMs: config.BROKER_AUTH_FAIL_WINDOW_MS, maxKeys: 100_000 })
-  const authFailures = metrics.counter('mqtt_auth_failures_total', 'Refused MQTT connections, by reason')
-  const denials = metrics.counter('mqtt_denials_total', 'Refused publishes and subscriptions, by action and reason')
-  const limits = metrics.counter('mqtt_limit_hits_total', 'Connections or packets refused by a limit, by limit')
+  const floodLog = new LogLimiter(10_000)
+  /** username -> digest of a password already proven by scrypt: reconnects cost no scrypt. */
+  const proven = new Map<string, string>()
+  /** Unproven passwords being hashed, per remote address. */
+  const pendingChecks = new Map<string, number>()
+  let inflight = 0
+  const internals = broker as unknown as AedesInternals
+  // Aedes stores refused filters of persistent sessions and reads the store on every PUBACK:
+  // store-patches.ts keeps only granted filters and skips needless reads.
+  const { sentQos2 } = patchStore(internals.persistence, (client, filter) => {
+    const who = identities.get(client)
+    return who !== undefined && canSubscribe(who, filter).ok
+  })
 
+  const limit: LimitReporter = (name, fields, msg) => {
+    metrics.limitHits.inc({ limit: name })
+    const admit = floodLog.admit(`limit:${name}`, now())
+    if (admit.log) log.warn({ limit: name, ...fields, suppressed: admit.suppressed }, msg)
+  }
+
+  const keepalives = new WeakMap<Client, number>()
+  const releases = new WeakMap<Client, () => void>()
+  // Aedes closes a connection refused here without a CONNACK, so the limits are checked in
+  // authenticate (which can answer); this only records what they need.
   broker.preConnect = (client, packet, done) => {
-    keepOutOfOrderDeliveries(client)
-    if (broker.connectedClients >= config.BROKER_MAX_CONNECTIONS) {
-      limits.inc({ limit: 'max_connections' })
-      log.warn({ clientId: client.id, max: config.BROKER_MAX_CONNECTIONS }, 'connection refused: max connections')
-      done(authError(SERVER_UNAVAILABLE, 'too many connections'), false)
-      return
-    }
-    const keepalive = packet.keepalive ?? 0
-    if (keepalive === 0 || keepalive > config.BROKER_MAX_KEEPALIVE_S) {
-      limits.inc({ limit: 'keepalive' })
-      log.warn({ clientId: packet.clientId, keepalive: packet.keepalive }, 'connection refused: keepalive out of range')
-      done(authError(NOT_AUTHORIZED, 'keepalive out of range'), false)
-      return
-    }
+    keepOutOfOrderDeliveries(client) // before the session's subscriptions are restored (see dedupe.ts)
+    releases.set(client, holdUntilConnack(client)) // [MQTT-3.2.0-1] CONNACK is the first packet
+    keepalives.set(client, packet.keepalive ?? 0)
     done(null, true)
+  }
+  broker.on('connackSent', (_packet, client) => releases.get(client)?.())
+
+  const overLimit = (client: Client): { reason: string; code: number } | undefined => {
+    if (broker.connectedClients >= config.BROKER_MAX_CONNECTIONS) {
+      limit('max_connections', { clientId: client.id, max: config.BROKER_MAX_CONNECTIONS }, 'connection refused: max connections')
+      return { reason: 'too many connections', code: SERVER_UNAVAILABLE }
+    }
+    // [MQTT-3.1.2-24] keepalive 0 turns the broker's liveness check off: a dead 4G link would then
+    // hold its session and never fire its Last Will, so it is refused, as is a very long one.
+    const keepalive = keepalives.get(client) ?? 0
+    if (keepalive === 0 || keepalive > config.BROKER_MAX_KEEPALIVE_S) {
+      limit('keepalive', { clientId: client.id, keepalive, max: config.BROKER_MAX_KEEPALIVE_S }, 'connection refused: keepalive out of range')
+      return { reason: 'keepalive out of range', code: NOT_AUTHORIZED }
+    }
+    return undefined
   }
 
   broker.authenticate = (client, username, password, done) => {
     const address = remoteAddress(client)
-    const refuse = (reason: string, code = BAD_USERNAME_OR_PASSWORD) => {
-      authFailures.inc({ reason })
-      log.warn({ clientId: client.id, username, address, reason }, 'connection refused')
+    const refuse = (reason: string, code = BAD_USERNAME_OR_PASSWORD, quiet = false) => {
+      metrics.authFailures.inc({ reason })
+      const admit = quiet ? floodLog.admit(`auth:${reason}:${address}:${username}`, now()) : ({ log: true, suppressed: 0 } as const)
+      if (admit.log) log.warn({ clientId: client.id, username, address, reason, suppressed: admit.suppressed }, 'connection refused')
       done(authError(code, reason), false)
     }
+    const over = overLimit(client)
+    if (over) return refuse(over.reason, over.code, true)
     if (username === undefined || username === '' || password === undefined) return refuse('anonymous', NOT_AUTHORIZED)
+    const secret = password.toString('utf8')
     const userKey = `user:${username}`
     const addressKey = `addr:${address}`
     const t = now()
-    if (throttle.blockedFor(addressKey, t) > 0) return refuse('throttled address', NOT_AUTHORIZED)
-    if (throttle.blockedFor(userKey, t) > 0) return refuse('throttled username', NOT_AUTHORIZED)
-    accounts.authenticate(username, password.toString('utf8')).then(
+    const blocked = throttle.blockedFor(addressKey, t) > 0 ? 'throttled address' : throttle.blockedFor(userKey, t) > 0 ? 'throttled username' : undefined
+    // An account that already proved this password gets in even from a throttled address: many
+    // devices share one carrier-NAT address, and a storm from it must not lock them out.
+    const known = proven.get(username)
+    const cheap = known !== undefined && safeEqual(known, digest(secret))
+    // Refused before any scrypt work: the throttle bounds what a storm costs.
+    if (blocked !== undefined && !cheap) return refuse(blocked, NOT_AUTHORIZED, true)
+    // A bounded number of unproven secrets of one address are hashed at a time, so a storm of
+    // parallel guesses costs little more scrypt than the throttle allows. The rest are told
+    // "server unavailable" (CONNACK 3) and retry, as devices do after a broker restart.
+    const hashing = cheap ? 0 : (pendingChecks.get(address) ?? 0)
+    if (hashing >= config.BROKER_AUTH_PENDING_PER_ADDRESS) return refuse('busy checking this address', SERVER_UNAVAILABLE, true)
+    if (!cheap) pendingChecks.set(address, hashing + 1)
+    const settled = () => {
+      if (cheap) return
+      const left = (pendingChecks.get(address) ?? 1) - 1
+      if (left > 0) pendingChecks.set(address, left)
+      else pendingChecks.delete(address)
+    }
+    accounts.authenticate(username, secret).then(
       (identity) => {
+        settled()
         if (!identity) {
           throttle.fail(addressKey, now())
           throttle.fail(userKey, now())
+          if (proven.get(username) === digest(secret)) proven.delete(username)
           return refuse('bad username or password')
         }
-        if (!clientIdAllowed(client.id, username)) return refuse('client id must start with the username', 2)
+        // The longest account name owns a client id: nobody takes over another's session.
+        const owner = clientIdAllowed(client.id, username, (name) => accounts.getDevice(name) !== undefined)
+        if (!owner.ok) return refuse(owner.reason, IDENTIFIER_REJECTED)
+        // A Last Will is a publish made later on the client's behalf: the ACL applies now.
+        const will = (client as unknown as { _will?: { topic: string; retain: boolean } })._will
+        const willVerdict = will ? canPublish(identity, will.topic, will.retain) : undefined
+        if (willVerdict && !willVerdict.ok) return refuse(`will refused: ${willVerdict.reason}`, NOT_AUTHORIZED)
+        // [MQTT-3.1.4-2] a second connection with the same client id closes the first.
+        const previous = internals.clients[client.id]
+        if (previous && !previous.closed) {
+          metrics.takeovers.inc()
+          const admit = floodLog.admit(`takeover:${client.id}`, now())
+          if (admit.log) {
+            const before = previous.conn as { remoteAddress?: string }
+            log.warn(
+              { clientId: client.id, username, address, previousAddress: before.remoteAddress, suppressed: admit.suppressed },
+              'client id takeover: previous connection closed',
+            )
+          }
+        }
         throttle.succeed(userKey)
+        proven.set(username, digest(secret))
         identities.set(client, identity)
         done(null, true)
       },
       (err: unknown) => {
+        settled()
         log.error({ err, username }, 'account lookup failed')
-        authFailures.inc({ reason: 'server error' })
+        metrics.authFailures.inc({ reason: 'server error' })
         done(authError(SERVER_UNAVAILABLE, 'account lookup failed'), false)
       },
     )
@@ -104,26 +201,63 @@ export function installHooks(
     const who = identities.get(client)
     const verdict =
       packet.payload.length > config.BROKER_MAX_PAYLOAD_BYTES
-        ? { ok: false as const, reason: `payload ${packet.payload.length} bytes over ${config.BROKER_MAX_PAYLOAD_BYTES}` }
+        ? { ok: false as const, reason: 'payload over the size limit' }
         : who
           ? canPublish(who, packet.topic, packet.retain)
           : { ok: false as const, reason: 'not authenticated' }
-    if (verdict.ok) return done(null)
-    denials.inc({ action: 'publish', reason: verdict.reason })
-    log.warn({ clientId: client.id, username: who?.username, topic: packet.topic, reason: verdict.reason }, 'publish denied')
+    if (verdict.ok) {
+      inflight += 1
+      if (packet.qos === 2) sentQos2.add(client)
+      return done(null)
+    }
+    metrics.denials.inc({ action: 'publish', reason: verdict.reason })
+    const admit = floodLog.admit(`publish:${client.id}:${packet.topic}`, now())
+    if (admit.log) {
+      log.warn(
+        { clientId: client.id, username: who?.username, topic: packet.topic, bytes: packet.payload.length, reason: verdict.reason, suppressed: admit.suppressed },
+        'publish denied',
+      )
+    }
     deadLetters.add({ stage: 'broker', code: 'denied', reason: verdict.reason, topic: packet.topic, clientId: client.id, payload: packet.payload })
     // MQTT 3.1.1 has no negative PUBACK: the error closes the connection.
     done(new Error(verdict.reason))
+  }
+
+  const tallyIn = new ChannelTally(metrics.messagesIn, metrics.bytesIn)
+  const tallyOut = new ChannelTally(metrics.messagesOut, metrics.bytesOut)
+  // Called once a client's publish is stored and routed: the end of the acknowledged-not-stored window.
+  broker.published = (packet, client, done) => {
+    if (client !== null) {
+      inflight -= 1
+      tallyIn.add(packet.topic, packet.payload.length)
+    }
+    done(null)
   }
 
   broker.authorizeSubscribe = (client, sub, done) => {
     const who = identities.get(client)
     const verdict = who ? canSubscribe(who, sub.topic) : { ok: false as const, reason: 'not authenticated' }
     if (verdict.ok) return done(null, sub)
-    denials.inc({ action: 'subscribe', reason: verdict.reason })
+    metrics.denials.inc({ action: 'subscribe', reason: verdict.reason })
     log.warn({ clientId: client.id, username: who?.username, filter: sub.topic, reason: verdict.reason }, 'subscribe denied')
     done(null, null) // [MQTT-3.9.3] SUBACK return code 0x80 for this filter; the connection stays
   }
 
-  return { identities, throttle }
+  // Every delivery is checked again: a session stored before a rule changed must not leak.
+  broker.authorizeForward = (client, packet) => {
+    const who = identities.get(client)
+    if (!who || !canReceive(who, packet.topic)) {
+      metrics.denials.inc({ action: 'forward', reason: 'not readable by this account' })
+      return null
+    }
+    tallyOut.add(packet.topic, packet.payload.length)
+    return packet
+  }
+
+  const flushTallies = () => {
+    tallyIn.flush()
+    tallyOut.flush()
+  }
+
+  return { identities, throttle, inflight: () => inflight, limit, flushTallies }
 }

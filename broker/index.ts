@@ -2,23 +2,22 @@
  * The broker service: Aedes with device authentication, the ACL, limits, durable persistence,
  * and metrics. Wiring only; policy is in acl.ts, hooks.ts, throttle.ts.
  */
+import type { EventEmitter } from 'node:events'
 import { Aedes } from 'aedes'
 import { DeadLetterStore } from '../runtime/deadletter.js'
 import { defineService } from '../runtime/service.js'
 import { BrokerEnv } from './config.js'
-import { installHooks } from './hooks.js'
+import { type AedesInternals, installHooks } from './hooks.js'
 import { type Listener, listenTcp, listenTls, listenWs } from './listeners.js'
+import { brokerMetrics } from './metrics.js'
 import { openStorage } from './persistence.js'
 
-const CHANNEL_LABELS = new Set(['telemetry', 'status', 'event', 'cmd'])
+/** Sockets a listener accepts beyond BROKER_MAX_CONNECTIONS: room to answer CONNACK 3 (server busy). */
+const SOCKET_MARGIN = 1_000
+const QUEUE_COUNT_EVERY_MS = 1_000
+const ROLES = ['device', 'service', 'viewer', 'operator'] as const
 
-/** The channel of a topic for metric labels, without parsing the whole topic. */
-export function channelLabel(topic: string): string {
-  if (topic.startsWith('$SYS/')) return '$SYS'
-  if (topic.endsWith('/cmd/ack')) return 'cmd/ack'
-  const last = topic.slice(topic.lastIndexOf('/') + 1)
-  return CHANNEL_LABELS.has(last) ? last : 'other'
-}
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 export const brokerService = defineService({
   name: 'broker',
@@ -31,40 +30,92 @@ export const brokerService = defineService({
       persistence: storage.persistence,
       ...(storage.mq ? { mq: storage.mq } : {}),
       drainTimeout: config.BROKER_DRAIN_TIMEOUT_MS,
-      keepaliveLimit: config.BROKER_MAX_KEEPALIVE_S,
-      connectTimeout: 10_000,
+      connectTimeout: config.BROKER_CONNECT_TIMEOUT_MS,
       concurrency: 1_000,
     })
+    // Aedes reports persistence failures as 'error' events: unhandled, they would end the process.
+    const events = broker as unknown as EventEmitter
+    events.on('error', (err: Error) => log.error({ err }, 'broker error'))
+    const m = brokerMetrics(metrics)
     const deadLetters = DeadLetterStore.forDataDir(ctx.common.DATA_DIR, ctx.now, (err) => log.error({ err }, 'dead-letter write failed'))
-    const { identities } = installHooks(broker, { config, accounts: ctx.accounts, log, metrics, deadLetters, now: ctx.now })
+    const hooks = installHooks(broker, { config, accounts: ctx.accounts, log, metrics: m, deadLetters, now: ctx.now })
+    const internals = broker as unknown as AedesInternals
 
-    const clients = metrics.gauge('mqtt_clients_connected', 'Connected MQTT clients, by role')
-    const messagesIn = metrics.counter('mqtt_messages_in_total', 'Messages published by clients, by channel')
-    const bytesIn = metrics.counter('mqtt_bytes_in_total', 'Payload bytes published by clients')
-    const messagesOut = metrics.counter('mqtt_messages_out_total', 'Messages delivered to subscribers and acknowledged, by channel')
-    const keepaliveTimeouts = metrics.counter('mqtt_keepalive_timeouts_total', 'Clients dropped for a missed keepalive')
-    const limitHits = metrics.counter('mqtt_limit_hits_total', 'Connections or packets refused by a limit, by limit')
+    // Counted from Aedes' own client table when scraped: always consistent, O(clients) per scrape.
+    // This gauge is registered before the message counters, so its collector also brings them up
+    // to date before they are rendered; a timer does it every second for other readers.
+    const tallyTimer = setInterval(hooks.flushTallies, 1_000).unref()
+    m.clients.collect(() => {
+      hooks.flushTallies()
+      const byRole = new Map<string, number>(ROLES.map((r) => [r, 0]))
+      for (const id in internals.clients) {
+        const client = internals.clients[id]
+        const role = (client && hooks.identities.get(client)?.role) ?? 'unknown'
+        byRole.set(role, (byRole.get(role) ?? 0) + 1)
+      }
+      for (const [role, n] of byRole) m.clients.set(n, { role })
+    })
+    let queueCount: Promise<void> | undefined
+    let queueCountedAt = 0
+    let closing = false
+    const countQueue = () => {
+      if (!storage.queued || closing || queueCount || ctx.now() - queueCountedAt < QUEUE_COUNT_EVERY_MS) return
+      queueCount = storage
+        .queued()
+        .then(
+          (n) => m.queued.set(n),
+          (err: unknown) => log.warn({ err }, 'counting queued messages failed'),
+        )
+        .finally(() => {
+          queueCount = undefined
+          queueCountedAt = ctx.now()
+        })
+    }
+    // Served from the last count (a scrape never waits on storage); Redis: not measured (-1).
+    m.queued.set(storage.queued ? 0 : -1)
+    m.queued.collect(countQueue)
+    countQueue()
 
-    broker.on('clientReady', (client) => clients.inc({ role: identities.get(client)?.role ?? 'unknown' }))
-    broker.on('clientDisconnect', (client) => clients.inc({ role: identities.get(client)?.role ?? 'unknown' }, -1))
-    broker.on('publish', (packet, client) => {
-      if (!client) return
-      messagesIn.inc({ channel: channelLabel(packet.topic) })
-      bytesIn.inc(undefined, packet.payload.length)
-    })
-    broker.on('ack', (packet) => {
-      if (packet && 'topic' in packet && typeof packet.topic === 'string') messagesOut.inc({ channel: channelLabel(packet.topic) })
-    })
     broker.on('keepaliveTimeout', (client) => {
-      keepaliveTimeouts.inc()
-      log.info({ clientId: client.id }, 'keepalive timeout: client dropped')
+      hooks.limit('keepalive_timeout', { clientId: client.id }, 'keepalive timeout: client dropped')
     })
-    broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'))
+    const drained = new WeakSet<object>() // Aedes reports the timeout once per pending write
+    broker.on('clientError', (client, err) => {
+      if (err.message === 'drain timeout') {
+        if (drained.has(client)) return
+        drained.add(client)
+        hooks.limit('drain_timeout', { clientId: client.id, timeoutMs: config.BROKER_DRAIN_TIMEOUT_MS }, 'slow consumer disconnected: drain timeout')
+        return
+      }
+      // A refused CONNECT (errorCode = its CONNACK code) is already logged as 'connection refused'.
+      if ('errorCode' in err) return
+      log.debug({ clientId: client.id, err: err.message }, 'client error')
+    })
     broker.on('connectionError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'connection error'))
 
-    const guard = { maxPacketBytes: config.BROKER_MAX_PAYLOAD_BYTES + 1024, log, limitHits, deadLetters }
+    const guard = {
+      maxPacketBytes: config.BROKER_MAX_PAYLOAD_BYTES + 1024,
+      maxSockets: config.BROKER_MAX_CONNECTIONS + SOCKET_MARGIN,
+      log,
+      limit: hooks.limit,
+      sockets: m.sockets,
+      deadLetters,
+    }
     const host = ctx.common.HOST
     const listeners: Listener[] = []
+    const shutdown = async () => {
+      // Stop taking packets, then let publishes already acknowledged (PUBACK precedes routing in
+      // Aedes) and the Last Wills of the dropped clients reach storage before it closes.
+      await Promise.all(listeners.map((l) => l.close()))
+      for (let waited = 0; waited < 5_000 && (hooks.inflight() > 0 || broker.connectedClients > 0); waited += 10) await sleep(10)
+      closing = true
+      clearInterval(tallyTimer)
+      hooks.flushTallies()
+      await queueCount
+      await new Promise<void>((resolve) => broker.close(() => resolve()))
+      await storage.close()
+      await deadLetters.flush()
+    }
     try {
       listeners.push(await listenTcp(broker, config.MQTT_PORT, host, guard))
       listeners.push(await listenWs(broker, config.MQTT_WS_PORT, host, guard))
@@ -73,22 +124,15 @@ export const brokerService = defineService({
         listeners.push(await listenTls(broker, tlsOpts, guard))
       }
     } catch (err) {
-      await Promise.all(listeners.map((l) => l.close()))
-      await new Promise<void>((resolve) => broker.close(() => resolve()))
-      await storage.close()
+      await shutdown()
       throw err
     }
     const ports = Object.fromEntries(listeners.map((l) => [l.name, l.port]))
     log.info({ ports, storage: storage.kind, id: broker.id }, 'broker listening')
 
     return {
-      info: { ports, mqttUrl: `mqtt://127.0.0.1:${ports.tcp}`, wsUrl: `ws://127.0.0.1:${ports.ws}` },
-      async close() {
-        await Promise.all(listeners.map((l) => l.close()))
-        await new Promise<void>((resolve) => broker.close(() => resolve()))
-        await storage.close()
-        await deadLetters.flush()
-      },
+      info: { ports, mqttUrl: `mqtt://127.0.0.1:${ports.tcp}`, wsUrl: `ws://127.0.0.1:${ports.ws}`, brokerId: broker.id },
+      close: shutdown,
     }
   },
 })

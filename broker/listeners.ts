@@ -1,7 +1,8 @@
 /**
  * Network listeners: MQTT over TCP, TLS and WebSocket. Every socket gets TCP_NODELAY (a QoS 1
  * round trip otherwise waits ~40 ms on delayed ACKs) and a frame guard that drops a client the
- * moment it starts an oversized packet.
+ * moment it starts an oversized packet. Each listener caps its open sockets, so a flood of
+ * connections that never send CONNECT cannot exhaust file descriptors.
  */
 import { readFileSync } from 'node:fs'
 import { type IncomingMessage, type Server as HttpServer, createServer as createHttpServer } from 'node:http'
@@ -12,13 +13,17 @@ import type { Aedes } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import type { DeadLetterStore } from '../runtime/deadletter.js'
 import type { Logger } from '../runtime/logger.js'
-import type { Counter } from '../runtime/metrics.js'
+import type { Gauge } from '../runtime/metrics.js'
 import { FrameGuard } from './frame-guard.js'
+import type { LimitReporter } from './hooks.js'
 
 export interface GuardDeps {
   maxPacketBytes: number
+  /** Open sockets per listener, CONNECT or not; over it new sockets are dropped at accept. */
+  maxSockets: number
   log: Logger
-  limitHits: Counter
+  limit: LimitReporter
+  sockets: Gauge
   deadLetters: DeadLetterStore
 }
 
@@ -29,20 +34,46 @@ export interface GuardDeps {
 export function guardStream(stream: Duplex, deps: GuardDeps, remote: string): void {
   const guard = new FrameGuard(deps.maxPacketBytes)
   const push = stream.push.bind(stream)
+  let tripped = false
   stream.push = (chunk: unknown, encoding?: BufferEncoding) => {
+    if (tripped) return false // bytes still in flight after the verdict: dropped unread
     if (chunk instanceof Uint8Array) {
       const verdict = guard.push(chunk)
       if (!verdict.ok) {
-        deps.limitHits.inc({ limit: 'packet_size' })
         const reason = `packet of ${verdict.remainingLength} bytes over the limit of ${deps.maxPacketBytes} from ${remote}: client disconnected`
-        deps.log.warn({ remote, packetType: verdict.packetType, bytes: verdict.remainingLength, max: deps.maxPacketBytes }, 'oversized packet: client disconnected')
+        deps.limit('packet_size', { remote, packetType: verdict.packetType, bytes: verdict.remainingLength, max: deps.maxPacketBytes }, 'oversized packet: client disconnected')
         deps.deadLetters.add({ stage: 'broker', code: 'too_large', reason })
+        tripped = true
         stream.destroy()
         return false
       }
     }
     return push(chunk, encoding)
   }
+}
+
+/**
+ * Aedes writes each delivery from its own setImmediate callback, and mqtt-packet uncorks on the
+ * next tick: one writev system call per message, the broker's largest cost for a subscriber that
+ * receives the whole fleet (ingest). Holding the socket corked until the next turn of the event
+ * loop sends all the packets written in this turn together. Backpressure is unchanged: write()
+ * still reports a full buffer, and 'drain' follows the flush.
+ */
+export function coalesceWrites(socket: Socket): void {
+  let corked = false
+  const flush = () => {
+    corked = false
+    socket.uncork()
+  }
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean
+  socket.write = ((...args: unknown[]) => {
+    if (!corked && !socket.destroyed) {
+      corked = true
+      socket.cork()
+      setImmediate(flush)
+    }
+    return write(...args)
+  }) as Socket['write']
 }
 
 const listen = (server: Server | HttpServer, port: number, host: string) =>
@@ -68,18 +99,32 @@ function closer(server: Server | HttpServer, sockets: Set<Duplex>): () => Promis
     })
 }
 
-function track(sockets: Set<Duplex>, s: Duplex): void {
+function track(name: Listener['name'], sockets: Set<Duplex>, s: Duplex, deps: GuardDeps): void {
   sockets.add(s)
-  s.once('close', () => sockets.delete(s))
+  deps.sockets.inc({ listener: name })
+  s.once('close', () => {
+    sockets.delete(s)
+    deps.sockets.inc({ listener: name }, -1)
+  })
+}
+
+/** Caps accepted sockets; Node drops the ones over the cap before we see them ('drop'). */
+function capSockets(name: Listener['name'], server: Server | HttpServer, deps: GuardDeps): void {
+  server.maxConnections = deps.maxSockets
+  server.on('drop', (data?: { remoteAddress?: string }) =>
+    deps.limit('max_sockets', { listener: name, remote: data?.remoteAddress, max: deps.maxSockets }, 'socket dropped: too many open sockets'),
+  )
 }
 
 export async function listenTcp(broker: Aedes, port: number, host: string, deps: GuardDeps): Promise<Listener> {
   const sockets = new Set<Duplex>()
   const server = createServer({ noDelay: true }, (socket: Socket) => {
-    track(sockets, socket)
+    track('tcp', sockets, socket, deps)
     guardStream(socket, deps, `${socket.remoteAddress}:${socket.remotePort}`)
+    coalesceWrites(socket)
     broker.handle(socket)
   })
+  capSockets('tcp', server, deps)
   return { name: 'tcp', port: await listen(server, port, host), close: closer(server, sockets) }
 }
 
@@ -91,10 +136,14 @@ export async function listenTls(
   const sockets = new Set<Duplex>()
   const server = createTlsServer({ cert: readFileSync(opts.certPath), key: readFileSync(opts.keyPath) }, (socket) => {
     socket.setNoDelay(true)
-    track(sockets, socket)
+    track('tls', sockets, socket, deps)
     guardStream(socket, deps, `${socket.remoteAddress}:${socket.remotePort}`)
+    coalesceWrites(socket)
     broker.handle(socket)
   })
+  // A failed handshake (wrong CA, plain MQTT on the TLS port) never reaches Aedes: log it here.
+  server.on('tlsClientError', (err, socket) => deps.log.debug({ err: err.message, remote: socket.remoteAddress }, 'tls handshake failed'))
+  capSockets('tls', server as unknown as Server, deps)
   return { name: 'tls', port: await listen(server, opts.port, opts.host), close: closer(server as unknown as Server, sockets) }
 }
 
@@ -107,10 +156,11 @@ export async function listenWs(broker: Aedes, port: number, host: string, deps: 
   wss.on('connection', (ws, req: IncomingMessage) => {
     req.socket.setNoDelay(true)
     const stream = createWebSocketStream(ws)
-    track(sockets, stream)
+    track('ws', sockets, stream, deps)
     guardStream(stream, deps, `${req.socket.remoteAddress}:${req.socket.remotePort}`)
     broker.handle(stream, req)
   })
+  capSockets('ws', http, deps)
   const bound = await listen(http, port, host)
   return {
     name: 'ws',

@@ -5,7 +5,7 @@
 import { GraphDrawStyle, StackingConfigBuilder, StackingMode, TableCellDisplayMode } from '@grafana/grafana-foundation-sdk/common'
 import { type Dashboard, MappingType, type ValueMapping } from '@grafana/grafana-foundation-sdk/dashboard'
 import * as units from '@grafana/grafana-foundation-sdk/units'
-import type { Severity } from './alert-storage.js'
+import type { Severity } from '../contracts/alert-storage.js'
 import { bi, dashboard, deviceVariable, farmVariable } from './common.js'
 import { FARM_DAY } from './farms.js'
 import { InfluxQL } from './grafana-influx.js'

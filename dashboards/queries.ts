@@ -4,7 +4,7 @@
  */
 import type { PumpState } from '../contracts/names.js'
 import { FARM_DAY } from './farms.js'
-import { OPEN_ALERT_LOOKBACK_DAYS, OPEN_STATES } from './alert-storage.js'
+import { OPEN_ALERT_LOOKBACK_DAYS, OPEN_STATES } from '../contracts/alert-storage.js'
 import { VAR_DEVICE, VAR_FARM } from './common.js'
 import {
   type Column,

@@ -9,7 +9,7 @@
 import type { Kind } from '../contracts/names.js'
 import { DeviceEvent, PumpTelemetry, SoilTelemetry, Status, WaterbankTelemetry } from '../contracts/payloads.js'
 import { type Point, toLineProtocol, toPoint } from '../contracts/points.js'
-import type { AlertEventType, AlertStatus, Severity } from './alert-storage.js'
+import type { AlertEventType, AlertStatus, Severity } from '../contracts/alert-storage.js'
 
 export const SAMPLE_FARM = 'ranong-01'
 export const SECOND_FARM = 'ranong-02'

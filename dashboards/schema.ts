@@ -7,7 +7,7 @@ import type { z } from 'zod'
 import type { Kind } from '../contracts/names.js'
 import type { DeviceEvent, Status, TELEMETRY } from '../contracts/payloads.js'
 import type { MEASUREMENTS, NO_FAULT } from '../contracts/points.js'
-import type { AlertRow, MaintenanceRow } from './alert-storage.js'
+import type { AlertRow, MaintenanceRow } from '../contracts/alert-storage.js'
 
 type M = typeof MEASUREMENTS
 

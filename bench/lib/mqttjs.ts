@@ -83,6 +83,31 @@ export function collect(client: MqttClient): {
   }
 }
 
+/**
+ * Connects with the message listener already attached: a resumed session's queued messages can
+ * arrive in the same read as the CONNACK, before a listener added after `connectAsync` exists.
+ * `reconnect`: retry as ingest does (a CONNACK that does not come, a refused connection).
+ */
+export async function connectCollecting(url: string, who: Account, opts: IClientOptions & { reconnect?: boolean } = {}): Promise<{ client: MqttClient; inbox: ReturnType<typeof collect> }> {
+  const { reconnect = false, ...rest } = opts
+  const client = mqtt.connect(url, {
+    username: who.username,
+    password: who.password,
+    clientId: ownClientId(who.username),
+    protocolVersion: 4,
+    reconnectPeriod: reconnect ? 1_000 : 0,
+    connectTimeout: 10_000,
+    ...rest,
+  })
+  const inbox = collect(client)
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve())
+    if (!reconnect) client.once('error', reject)
+    else client.on('error', () => {}) // retried; the caller's own wait bounds it
+  })
+  return { client, inbox }
+}
+
 export const closeAll = async (clients: Array<MqttClient | undefined>): Promise<void> => {
   await Promise.all(clients.map((c) => (c ? c.endAsync(true) : Promise.resolve())))
 }

@@ -1,9 +1,7 @@
 /**
- * The `alert` and `maintenance` measurements as the alerts service writes them
- * (alerts/history.ts alertPoint and maintenancePoint): the shapes the dashboards query.
- * Dashboards import only the contracts (test/architecture.test.ts), so the names are restated
- * here; test/dashboards-queries.test.ts checks at compile time that they equal alerts/types.ts
- * and writes its sample rows with alertPoint itself, so the two cannot drift apart unnoticed.
+ * The `alert` and `maintenance` measurements (DESIGN.md "Storage contract"): the vocabulary the
+ * alerts service writes (alerts/history.ts alertPoint and maintenancePoint) and the dashboards
+ * query. One definition for both, so a renamed status breaks the build instead of a panel.
  */
 
 export const ALERT_STATUSES = ['pending', 'firing', 'acknowledged', 'resolved'] as const

@@ -1,0 +1,40 @@
+/**
+ * Corrections to how Aedes 1.2 uses its persistence, found while testing and profiling this
+ * broker; each keeps Aedes' behaviour and removes a defect or a cost:
+ * - Aedes stores every filter of a SUBSCRIBE packet for a persistent session as soon as one of
+ *   them is granted, refused ones included: messages were then queued (and the store grew) for a
+ *   filter the ACL refused (test/broker-acl.test.ts). Only granted filters are stored now.
+ * - Every PUBACK is looked up in the store (a LevelDB get: the largest cost per QoS 1 message
+ *   in a profile), but a clean session's deliveries are never stored. Its PUBACKs skip the
+ *   lookup; packets left by an earlier session are still cleared at CONNECT (those pass here
+ *   with their own `cmd`, not as a PUBACK).
+ * - When a clean session's connection closes, its inbound QoS 2 store is wiped: a LevelDB range
+ *   delete per connection, refused logins included (11 % of the broker's CPU in a storm of
+ *   failed logins). Only a client that published QoS 2 can have left anything there; the wipe
+ *   at CONNECT, for an earlier session's leftovers, is kept.
+ */
+import type { Client } from 'aedes'
+
+export interface PatchableStore {
+  addSubscriptions(client: Client, subs: Array<{ topic: string }>): Promise<void>
+  outgoingClearMessageId(client: Client, packet: { cmd?: string; messageId?: number }): Promise<unknown>
+  /** Absent from aedes-persistence-redis 11 (Aedes detects it). */
+  cleanIncoming?: (client: Client) => Promise<unknown>
+}
+
+/** `granted(client, filter)`: the subscribe policy. Returns the set to mark QoS 2 publishers in. */
+export function patchStore(store: PatchableStore, granted: (client: Client, filter: string) => boolean): { sentQos2: WeakSet<Client> } {
+  const addSubscriptions = store.addSubscriptions.bind(store)
+  store.addSubscriptions = (client, subs) => addSubscriptions(client, subs.filter((s) => granted(client, s.topic)))
+
+  const clearMessageId = store.outgoingClearMessageId.bind(store)
+  store.outgoingClearMessageId = (client, packet) =>
+    client.clean && packet.cmd === 'puback' ? Promise.resolve(undefined) : clearMessageId(client, packet)
+
+  const sentQos2 = new WeakSet<Client>()
+  if (typeof store.cleanIncoming === 'function') {
+    const cleanIncoming = store.cleanIncoming.bind(store)
+    store.cleanIncoming = (client) => ((client as Client & { closed: boolean }).closed && !sentQos2.has(client) ? Promise.resolve() : cleanIncoming(client))
+  }
+  return { sentQos2 }
+}
