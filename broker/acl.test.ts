@@ -34,6 +34,9 @@ const publishTable: Array<[string, Identity, string, boolean, boolean]> = [
   ['operator command on another farm', operator01, 'farm/ranong-02/pump/pump-9/cmd', false, false],
   ['operator forging telemetry', operator01, `${own}/telemetry`, false, false],
   ['operator simulator control', operator01, 'sim/control', false, true],
+  ['operator forging a simulator ack', operator01, 'sim/control/ack', false, false],
+  ['operator forging the simulator state', operator01, 'sim/control/state', true, false],
+  ['service (the simulator) answering', ingest, 'sim/control/ack', false, true],
   ['viewer command', viewerAll, `${own}/cmd`, false, false],
   ['viewer anything', viewer02, 'farm/ranong-02/pump/p/telemetry', false, false],
 ]
@@ -57,6 +60,10 @@ const subscribeTable: Array<[string, Identity, string, boolean]> = [
   ['operator acks on its farm', operator01, 'farm/ranong-01/pump/+/cmd/ack', true],
   ['operator other farm', operator01, 'farm/ranong-03/pump/+/cmd/ack', false],
   ['viewer simulator control', viewerAll, 'sim/control', false],
+  ['viewer simulator state', viewerAll, 'sim/control/state', true],
+  ['operator simulator acks', operator01, 'sim/control/ack', true],
+  ['viewer simulator acks', viewerAll, 'sim/control/ack', false],
+  ['device simulator state', pump, 'sim/control/state', false],
   ['viewer shared subscription', viewerAll, '$share/g/farm/#', false],
 ]
 

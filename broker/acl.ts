@@ -14,6 +14,9 @@ const deny = (reason: string): Decision => ({ ok: false, reason })
 
 /** Trainer controls for the simulator (fault injection), outside the device tree. */
 export const SIM_CONTROL_PREFIX = 'sim/control'
+/** The simulator's answers (contracts/sim-control.ts): only it publishes them. */
+const SIM_ACK = 'sim/control/ack'
+const SIM_STATE = 'sim/control/state'
 
 const inScope = (scope: FarmScope, farm: string) => scope === '*' || scope.includes(farm)
 
@@ -22,10 +25,12 @@ export function canPublish(who: Identity, topic: string, retain = false): Decisi
   if (topic.startsWith('$')) return deny('$ topics are reserved')
   // [MQTT-3.3.2-2] the topic name in a PUBLISH must not contain wildcards.
   if (topic.includes('+') || topic.includes('#')) return deny('wildcard in publish topic')
-  if (topic === SIM_CONTROL_PREFIX || topic.startsWith(`${SIM_CONTROL_PREFIX}/`)) {
-    if (who.role === 'service') return ALLOW
-    if (who.role === 'operator') return ALLOW
-    return deny('only operators control the simulator')
+  if (topic === SIM_CONTROL_PREFIX) {
+    return who.role === 'service' || who.role === 'operator' ? ALLOW : deny('only operators control the simulator')
+  }
+  if (topic.startsWith(`${SIM_CONTROL_PREFIX}/`)) {
+    // acks and the retained state come from the simulator (a service): nobody may forge them
+    return who.role === 'service' ? ALLOW : deny('only the simulator answers on sim/control/')
   }
   const at = parseTopic(topic)
   if (!at.ok) return deny(at.reason)
@@ -61,7 +66,10 @@ export function canSubscribe(who: Identity, filter: string): Decision {
     return filter === own ? ALLOW : deny('device may subscribe only to its own cmd topic')
   }
   if (levels[0] === 'sim' && (filter === `${SIM_CONTROL_PREFIX}/#` || filter.startsWith(SIM_CONTROL_PREFIX))) {
-    return who.role === 'service' ? ALLOW : deny('only services read simulator control')
+    if (who.role === 'service') return ALLOW
+    if (filter === SIM_STATE) return ALLOW // which farms are training farms, which faults are on
+    if (filter === SIM_ACK && who.role === 'operator') return ALLOW
+    return deny('only services read simulator control')
   }
   if (levels[0] === '#') return who.role === 'service' ? ALLOW : deny('only services subscribe to everything')
   if (levels[0] !== 'farm') return deny('unknown topic tree')
@@ -87,6 +95,7 @@ export function canReceive(who: Identity, topic: string): boolean {
       return topic === `farm/${who.farm}/${who.kind}/${who.device}/cmd`
     case 'viewer':
     case 'operator': {
+      if (topic === SIM_STATE || (topic === SIM_ACK && who.role === 'operator')) return true
       if (who.farms === '*') return topic === 'farm' || topic.startsWith('farm/')
       if (!topic.startsWith('farm/')) return false
       const end = topic.indexOf('/', 5)

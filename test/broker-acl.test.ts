@@ -83,10 +83,11 @@ const PUBLISH: Array<[string, string, string, boolean, boolean]> = [
   ['operator command on its farm', 'techA', `${SOIL1}/cmd`, false, true],
   ['operator command on another farm', 'techA', `${PUMP9}/cmd`, false, false],
   ['operator forging telemetry', 'techA', `${PUMP1}/telemetry`, false, false],
-  ['operator simulator control', 'techA', 'sim/control/fault', false, true],
+  ['operator simulator control', 'techA', 'sim/control', false, true],
+  ['operator forging a simulator ack', 'techA', 'sim/control/ack', false, false],
   ['viewer command', 'console', `${PUMP1}/cmd`, false, false],
   ['limited viewer telemetry', 'trainer', `${PUMP9}/telemetry`, false, false],
-  ['viewer simulator control', 'console', 'sim/control/fault', false, false],
+  ['viewer simulator control', 'console', 'sim/control', false, false],
 ]
 
 // [case, account, filter, SUBACK return code]
