@@ -66,8 +66,9 @@ export class Fleet {
       add('waterbank', spec.devices.waterbank)
       spec.plots.forEach((p, i) => add('soil', p.device, i))
     }
-    // About 200 first connections a (simulated) second, at most 30 s for the whole fleet.
-    ctx.connectSpreadMs = Math.min(30_000, this.devices.size * 5)
+    // About 25 first connections a (simulated) second, at most 30 s for the whole fleet: each
+    // costs the broker a scrypt check (~50 ms of a thread), 16 at a time per address.
+    ctx.connectSpreadMs = Math.min(30_000, this.devices.size * 40)
   }
 
   get connectSpreadMs(): number {
