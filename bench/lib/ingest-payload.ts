@@ -4,18 +4,7 @@
  * the load generator must cost far less than what it measures.
  */
 import { validPump } from '../../contracts/fixtures.js'
-
-/** Remaining Length, [MQTT-2.2.3]. */
-function remainingLength(n: number): number[] {
-  const out: number[] = []
-  do {
-    let byte = n % 128
-    n = Math.floor(n / 128)
-    if (n > 0) byte |= 0x80
-    out.push(byte)
-  } while (n > 0)
-  return out
-}
+import { remainingLength } from './raw-mqtt.js'
 
 /** A QoS 1 PUBLISH, [MQTT-3.3], the topic pre-encoded. */
 export function encodePublishQos1(topic: Buffer, payload: string, messageId: number): Buffer {

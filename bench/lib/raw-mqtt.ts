@@ -36,7 +36,7 @@ export interface Delivery {
 }
 
 /** Remaining Length, [MQTT-2.2.3]: seven bits a byte, high bit = more. */
-function remainingLength(n: number): number[] {
+export function remainingLength(n: number): number[] {
   const out: number[] = []
   do {
     let byte = n % 128
