@@ -109,8 +109,10 @@ export class IngestPipeline {
     // Seen only once durable: a reading lost before its fsync must be accepted when redelivered.
     for (const [device, key] of g.seen) this.dedup.add(device, key)
     this.deps.ack(g.tokens)
-    for (const r of g.readings) this.accepted.inc({ channel: r.at.channel })
-    for (const r of g.readings) this.deps.hub.publish(r)
+    for (const r of g.readings) {
+      this.accepted.inc({ channel: r.at.channel })
+      this.deps.hub.publish(r)
+    }
   }
 
   /** Resolves when everything handled so far is spooled (or failed) and acknowledged. */
