@@ -22,6 +22,12 @@ export const BrokerEnv = z.object({
   /** Not yet proven secrets from one address being hashed (scrypt) at once; more wait (CONNACK 3). */
   BROKER_AUTH_PENDING_PER_ADDRESS: positiveInt(16),
   BROKER_AUTH_FAIL_WINDOW_MS: positiveInt(60_000),
+  /**
+   * A QoS 1 message queued for a persistent session waits this long in memory for its PUBACK
+   * before it is written to disk (level persistence; most are acknowledged sooner and never are).
+   * Also what a broker killed without a shutdown can lose of what no subscriber acknowledged yet.
+   */
+  BROKER_QUEUE_FLUSH_MS: positiveInt(200),
   /** redis://host:port: persistence and message routing shared by several broker processes. */
   REDIS_URL: optionalString(),
 })

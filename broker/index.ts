@@ -24,7 +24,12 @@ export const brokerService = defineService({
   env: BrokerEnv,
   async start(config, ctx) {
     const { log, metrics } = ctx
-    const storage = openStorage({ dataDir: ctx.common.DATA_DIR, redisUrl: config.REDIS_URL })
+    const storage = openStorage({
+      dataDir: ctx.common.DATA_DIR,
+      redisUrl: config.REDIS_URL,
+      queueFlushMs: config.BROKER_QUEUE_FLUSH_MS,
+      onError: (err) => log.error({ err }, 'broker queue write failed'),
+    })
     const broker = await Aedes.createBroker({
       ...(config.BROKER_ID ? { id: config.BROKER_ID } : {}),
       persistence: storage.persistence,

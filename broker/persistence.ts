@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { Level } from 'level'
+import { OLD_ID_RANGE, type LevelBatch, type QueueStore, writeBehind } from './queue-store.js'
 import { type RetainedStore, indexRetained } from './retained-index.js'
 
 const require = createRequire(import.meta.url)
@@ -44,7 +45,15 @@ function redisOptions(url: string): Record<string, unknown> {
   }
 }
 
-export function openStorage(opts: { dataDir: string; redisUrl?: string | undefined }): BrokerStorage {
+export interface StorageOptions {
+  dataDir: string
+  redisUrl?: string | undefined
+  /** How long a queued QoS 1 message may wait in memory for its PUBACK before it is written. */
+  queueFlushMs: number
+  onError(err: unknown): void
+}
+
+export function openStorage(opts: StorageOptions): BrokerStorage {
   if (opts.redisUrl) {
     const persistenceRedis = require('aedes-persistence-redis') as (o: object) => CallbackPersistence
     const mqemitterRedis = require('mqemitter-redis') as (o: object) => Emitter
@@ -62,15 +71,20 @@ export function openStorage(opts: { dataDir: string; redisUrl?: string | undefin
   const db = new Level(join(opts.dataDir, 'broker'))
   const persistence = persistenceLevel(db)
   indexRetained(persistence as unknown as RetainedStore)
+  const queue = writeBehind(persistence as unknown as QueueStore, db as unknown as LevelBatch, { flushMs: opts.queueFlushMs, onError: opts.onError })
+  db.clear(OLD_ID_RANGE).catch(opts.onError)
   return {
     persistence,
     kind: 'level',
     // Keys only, no values decoded: ~1 µs a message, bounded, and only when /metrics is read.
     async queued() {
-      let n = 0
+      let n = queue.pending()
       for await (const _key of db.keys(OUTGOING_RANGE)) if (++n >= MAX_COUNTED) break
       return n
     },
-    close: () => persistence.destroy(),
+    async close() {
+      await queue.flush()
+      await persistence.destroy()
+    },
   }
 }

@@ -1,0 +1,150 @@
+import { Readable } from 'node:stream'
+import type { Client } from 'aedes'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { type LevelBatch, type QueueStore, writeBehind } from './queue-store.js'
+
+type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string }
+
+/** A LevelDB stand-in that records batches; `fail` makes the next write throw. */
+function fakeDb() {
+  const rows = new Map<string, Buffer>()
+  const batches: Op[][] = []
+  const db = {
+    fail: false,
+    rows,
+    batches,
+    async batch(ops: Op[]) {
+      if (db.fail) {
+        db.fail = false
+        throw new Error('disk full')
+      }
+      batches.push(ops)
+      for (const op of ops) {
+        if (op.type === 'put') rows.set(op.key, op.value)
+        else rows.delete(op.key)
+      }
+    },
+    async clear() {},
+  }
+  return db
+}
+
+/** The underlying store: only outgoingStream is read (it lists what is on "disk"). */
+function fakeStore(db: ReturnType<typeof fakeDb>): QueueStore {
+  const unused = () => Promise.reject(new Error('replaced by writeBehind'))
+  return {
+    outgoingEnqueue: unused,
+    outgoingEnqueueCombi: unused,
+    outgoingUpdate: unused,
+    outgoingClearMessageId: unused,
+    outgoingStream: () => Readable.from([...db.rows.keys()].sort().map((key) => ({ key }))),
+  }
+}
+
+const client = (id: string) => ({ id }) as Client
+let counter = 0
+const packet = () => ({ cmd: 'publish', topic: 'farm/f/pump/p/telemetry', payload: Buffer.from('{}'), qos: 1, brokerId: 'b1', brokerCounter: ++counter })
+const KEY = (c: number) => `outgoing:ingest:b1:${String(c).padStart(16, '0')}`
+
+describe('write-behind queue for persistent sessions', () => {
+  let db: ReturnType<typeof fakeDb>
+  let store: QueueStore
+  let errors: unknown[]
+  beforeEach(() => {
+    vi.useFakeTimers()
+    counter = 0
+    db = fakeDb()
+    store = fakeStore(db)
+    errors = []
+  })
+  afterEach(() => vi.useRealTimers())
+  const open = (maxPending?: number) => writeBehind(store, db as unknown as LevelBatch, { flushMs: 100, ...(maxPending ? { maxPending } : {}), onError: (e) => errors.push(e) })
+
+  it('a message acknowledged before the flush never reaches the disk', async () => {
+    const q = open()
+    const p = packet()
+    await store.outgoingEnqueueCombi([{ clientId: 'ingest' }], p)
+    await store.outgoingUpdate(client('ingest'), { ...p, messageId: 7 })
+    expect(await store.outgoingClearMessageId(client('ingest'), { messageId: 7 })).toMatchObject({ brokerCounter: 1, messageId: 7 })
+    await vi.advanceTimersByTimeAsync(500)
+    expect(db.batches).toEqual([])
+    expect(q.counts()).toEqual({ written: 0, skipped: 1 })
+  })
+
+  it('an unacknowledged message is written after flushMs in aedes-persistence-level keys, and deleted when acknowledged', async () => {
+    const q = open()
+    const p = packet()
+    await store.outgoingEnqueueCombi([{ clientId: 'ingest' }, { clientId: 'console' }], p)
+    await vi.advanceTimersByTimeAsync(99)
+    expect(db.batches).toHaveLength(0)
+    await vi.advanceTimersByTimeAsync(1)
+    expect([...db.rows.keys()]).toEqual([KEY(1), 'outgoing:console:b1:0000000000000001'])
+    expect(q.pending()).toBe(0)
+    await store.outgoingUpdate(client('ingest'), { ...p, messageId: 3 })
+    await store.outgoingClearMessageId(client('ingest'), { messageId: 3 })
+    await vi.advanceTimersByTimeAsync(100)
+    expect([...db.rows.keys()]).toEqual(['outgoing:console:b1:0000000000000001'])
+  })
+
+  it('an acknowledgement that arrives while its batch is being written deletes it afterwards', async () => {
+    open()
+    const p = packet()
+    await store.outgoingEnqueue({ clientId: 'ingest' }, p)
+    await store.outgoingUpdate(client('ingest'), { ...p, messageId: 1 })
+    let release = () => {}
+    const batch = db.batch.bind(db)
+    db.batch = (ops) => new Promise<void>((resolve) => (release = () => void batch(ops).then(resolve)))
+    await vi.advanceTimersByTimeAsync(100) // the put is in flight now
+    await store.outgoingClearMessageId(client('ingest'), { messageId: 1 })
+    db.batch = batch
+    release()
+    await vi.advanceTimersByTimeAsync(200)
+    expect(db.batches.map((ops) => ops.map((o) => o.type))).toEqual([['put'], ['del']])
+    expect(db.rows.size).toBe(0)
+  })
+
+  it('reading a queue back writes what is pending first', async () => {
+    open()
+    await store.outgoingEnqueue({ clientId: 'ingest' }, packet())
+    await store.outgoingEnqueue({ clientId: 'ingest' }, packet())
+    const read: unknown[] = []
+    for await (const row of store.outgoingStream(client('ingest'))) read.push(row)
+    expect(read).toEqual([{ key: KEY(1) }, { key: KEY(2) }])
+  })
+
+  it('a failed write keeps the messages and tries again', async () => {
+    const q = open()
+    db.fail = true
+    await store.outgoingEnqueue({ clientId: 'ingest' }, packet())
+    await vi.advanceTimersByTimeAsync(100)
+    expect(errors).toHaveLength(1)
+    expect(db.rows.size).toBe(0)
+    expect(q.pending()).toBe(1)
+    await vi.advanceTimersByTimeAsync(1_000)
+    expect([...db.rows.keys()]).toEqual([KEY(1)])
+  })
+
+  it('a redelivery under a new packet id, and a queued packet cleared by itself', async () => {
+    open()
+    const a = packet()
+    const b = packet()
+    await store.outgoingEnqueueCombi([{ clientId: 'ingest' }], a)
+    await store.outgoingEnqueueCombi([{ clientId: 'ingest' }], b)
+    await store.outgoingUpdate(client('ingest'), { ...a, messageId: 1 })
+    await store.outgoingUpdate(client('ingest'), { ...a, messageId: 2 }) // reconnected: sent again
+    expect(await store.outgoingClearMessageId(client('ingest'), { messageId: 1 })).toBeUndefined()
+    await store.outgoingClearMessageId(client('ingest'), { messageId: 2 })
+    await store.outgoingClearMessageId(client('ingest'), { brokerId: 'b1', brokerCounter: b.brokerCounter }) // a session made clean
+    await vi.advanceTimersByTimeAsync(500)
+    expect(db.batches).toEqual([])
+  })
+
+  it('a long backlog is written in batches of maxPending without waiting for the timer', async () => {
+    open(3)
+    for (let i = 0; i < 7; i++) await store.outgoingEnqueue({ clientId: 'ingest' }, packet())
+    await vi.advanceTimersByTimeAsync(0)
+    expect(db.rows.size).toBeGreaterThanOrEqual(6)
+    await vi.advanceTimersByTimeAsync(100)
+    expect(db.rows.size).toBe(7)
+  })
+})
