@@ -49,9 +49,18 @@ export const brokerService = defineService({
     // Counted from Aedes' own client table when scraped: always consistent, O(clients) per scrape.
     // This gauge is registered before the message counters, so its collector also brings them up
     // to date before they are rendered; a timer does it every second for other readers.
-    const tallyTimer = setInterval(hooks.flushTallies, 1_000).unref()
-    m.clients.collect(() => {
+    const counted = { written: 0, skipped: 0 }
+    const flushTallies = () => {
       hooks.flushTallies()
+      const now = storage.queueCounts?.()
+      if (!now) return
+      m.queueOutcomes.inc({ outcome: 'written' }, now.written - counted.written)
+      m.queueOutcomes.inc({ outcome: 'acknowledged_in_memory' }, now.skipped - counted.skipped)
+      Object.assign(counted, now)
+    }
+    const tallyTimer = setInterval(flushTallies, 1_000).unref()
+    m.clients.collect(() => {
+      flushTallies()
       const byRole = new Map<string, number>(ROLES.map((r) => [r, 0]))
       for (const id in internals.clients) {
         const client = internals.clients[id]
@@ -115,7 +124,7 @@ export const brokerService = defineService({
       for (let waited = 0; waited < 5_000 && (hooks.inflight() > 0 || broker.connectedClients > 0); waited += 10) await sleep(10)
       closing = true
       clearInterval(tallyTimer)
-      hooks.flushTallies()
+      flushTallies()
       await queueCount
       await new Promise<void>((resolve) => broker.close(() => resolve()))
       await storage.close()

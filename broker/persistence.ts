@@ -26,6 +26,8 @@ export interface BrokerStorage {
   kind: 'level' | 'redis'
   /** QoS 1 messages stored for persistent sessions (queued or in flight), when cheap to count. */
   queued?: () => Promise<number>
+  /** Queued messages written to disk, and acknowledged before they had to be (level only). */
+  queueCounts?: () => { written: number; skipped: number }
   close(): Promise<void>
 }
 
@@ -82,6 +84,7 @@ export function openStorage(opts: StorageOptions): BrokerStorage {
       for await (const _key of db.keys(OUTGOING_RANGE)) if (++n >= MAX_COUNTED) break
       return n
     },
+    queueCounts: queue.counts,
     async close() {
       await queue.flush()
       await persistence.destroy()

@@ -95,6 +95,8 @@ describe('/healthz and /metrics', () => {
     await waitFor(async () => (await scrape()).get('mqtt_queued_messages') === 3, { message: '3 queued' })
     const back = await connectAs(url, who.ingest, { clientId: 'ingest-1', clean: false })
     await waitFor(async () => (await scrape()).get('mqtt_queued_messages') === 0, { message: 'the queue emptied' })
+    // Nobody acknowledged them within BROKER_QUEUE_FLUSH_MS (or the reconnect read the queue back): all 3 went to disk.
+    expect((await scrape()).get(key('mqtt_queue_messages_total', { outcome: 'written' }))).toBe(3)
     await closeAll([back, pump, rogue, ingest, consoleClient])
     await waitFor(async () => (await scrape()).get(key('mqtt_clients_connected', { role: 'device' })) === 0)
   })
