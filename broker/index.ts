@@ -7,6 +7,7 @@ import { Aedes } from 'aedes'
 import { DeadLetterStore } from '../runtime/deadletter.js'
 import { defineService } from '../runtime/service.js'
 import { BrokerEnv } from './config.js'
+import { holdAcksUntilSafe } from './durable-ack.js'
 import { type AedesInternals, installHooks } from './hooks.js'
 import { type Listener, listenTcp, listenTls, listenWs } from './listeners.js'
 import { brokerMetrics } from './metrics.js'
@@ -38,6 +39,7 @@ export const brokerService = defineService({
       connectTimeout: config.BROKER_CONNECT_TIMEOUT_MS,
       concurrency: 1_000,
     })
+    if (storage.queue) holdAcksUntilSafe(broker, storage.queue)
     // Aedes reports persistence failures as 'error' events: unhandled, they would end the process.
     const events = broker as unknown as EventEmitter
     events.on('error', (err: Error) => log.error({ err }, 'broker error'))

@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { Level } from 'level'
-import { OLD_ID_RANGE, type LevelBatch, type QueueStore, writeBehind } from './queue-store.js'
+import { OLD_ID_RANGE, type LevelBatch, type QueueStore, type WriteBehind, writeBehind } from './queue-store.js'
 import { type RetainedStore, indexRetained } from './retained-index.js'
 
 const require = createRequire(import.meta.url)
@@ -28,6 +28,8 @@ export interface BrokerStorage {
   queued?: () => Promise<number>
   /** Queued messages written to disk, and acknowledged before they had to be (level only). */
   queueCounts?: () => { written: number; skipped: number }
+  /** The level store's write-behind queue, to hold devices' PUBACKs until their message is safe. */
+  queue?: WriteBehind
   close(): Promise<void>
 }
 
@@ -85,6 +87,7 @@ export function openStorage(opts: StorageOptions): BrokerStorage {
       return n
     },
     queueCounts: queue.counts,
+    queue,
     async close() {
       await queue.flush()
       await persistence.destroy()

@@ -139,6 +139,30 @@ describe('write-behind queue for persistent sessions', () => {
     expect(db.batches).toEqual([])
   })
 
+  it('whenSafe: once every copy is acknowledged or on disk, at once when there is no copy', async () => {
+    const q = open()
+    const safe: string[] = []
+    const a = packet()
+    q.whenSafe('b1', a.brokerCounter, () => safe.push('a'))
+    await store.outgoingEnqueueCombi([{ clientId: 'ingest' }, { clientId: 'away' }], a)
+    await store.outgoingUpdate(client('ingest'), { ...a, messageId: 1 })
+    await store.outgoingClearMessageId(client('ingest'), { messageId: 1 })
+    expect(safe).toEqual([]) // the away session's copy is only in memory
+    const b = packet()
+    q.whenSafe('b1', b.brokerCounter, () => safe.push('b'))
+    await store.outgoingEnqueueCombi([], b) // no persistent subscriber
+    expect(safe).toEqual(['b'])
+    await vi.advanceTimersByTimeAsync(100)
+    expect(safe).toEqual(['b', 'a'])
+    expect([...db.rows.keys()]).toEqual(['outgoing:away:b1:0000000000000001'])
+    const c = packet()
+    q.whenSafe('b1', c.brokerCounter, () => safe.push('c'))
+    q.cancel('b1', c.brokerCounter)
+    await store.outgoingEnqueueCombi([{ clientId: 'away' }], c)
+    await vi.advanceTimersByTimeAsync(100)
+    expect(safe).toEqual(['b', 'a'])
+  })
+
   it('a long backlog is written in batches of maxPending without waiting for the timer', async () => {
     open(3)
     for (let i = 0; i < 7; i++) await store.outgoingEnqueue({ clientId: 'ingest' }, packet())

@@ -54,11 +54,18 @@ export interface LevelBatch {
 const clientPrefix = (clientId: string) => `outgoing:${encodeURIComponent(clientId)}:`
 const keyOf = (clientId: string, brokerId: string, counter: number) => `${clientPrefix(clientId)}${brokerId}:${String(counter).padStart(16, '0')}`
 
+/** Someone waiting until every queued copy of one message is acknowledged or on disk. */
+interface Waiter {
+  copies: number
+  safe(): void
+}
+
 interface Pending {
   packet: QueuedPacket
   /** In the batch being written now: an acknowledgement then has to delete it afterwards. */
   writing: boolean
   cleared: boolean
+  waiter: Waiter | undefined
 }
 
 interface Delivery {
@@ -73,6 +80,13 @@ export interface WriteBehind {
   pending(): number
   /** Messages written so far, and messages acknowledged before they had to be. */
   counts(): { written: number; skipped: number }
+  /**
+   * Calls `safe` once the message that Aedes will enqueue under (brokerId, brokerCounter) is
+   * acknowledged by, or written to disk for, every persistent session it is queued for (at once
+   * when there is none). Register before Aedes enqueues it; `cancel` if it never will.
+   */
+  whenSafe(brokerId: string, brokerCounter: number, safe: () => void): void
+  cancel(brokerId: string, brokerCounter: number): void
 }
 
 export function writeBehind(store: QueueStore, db: LevelBatch, opts: { flushMs: number; maxPending?: number; onError(err: unknown): void }): WriteBehind {
@@ -86,6 +100,12 @@ export function writeBehind(store: QueueStore, db: LevelBatch, opts: { flushMs: 
   let writing: Promise<void> | undefined
   let written = 0
   let skipped = 0
+  const waiters = new Map<string, Waiter>()
+  const settle = (p: Pending) => {
+    const w = p.waiter
+    p.waiter = undefined
+    if (w && --w.copies === 0) w.safe()
+  }
 
   const schedule = () => {
     if (pending.size >= maxPending) void flush()
@@ -121,6 +141,7 @@ export function writeBehind(store: QueueStore, db: LevelBatch, opts: { flushMs: 
     for (const [key, p] of batch) {
       if (pending.get(key) === p) pending.delete(key)
       if (p.cleared) deletes.push(key)
+      settle(p)
     }
     if (pending.size > 0 || deletes.length > 0) schedule()
   }
@@ -137,8 +158,15 @@ export function writeBehind(store: QueueStore, db: LevelBatch, opts: { flushMs: 
     return run
   }
 
-  const enqueue = (clientId: string, packet: QueuedPacket) => {
-    pending.set(keyOf(clientId, packet.brokerId, packet.brokerCounter), { packet: { ...packet }, writing: false, cleared: false })
+  const enqueue = (clientIds: string[], packet: QueuedPacket) => {
+    const id = `${packet.brokerId}:${packet.brokerCounter}`
+    const waiter = waiters.get(id)
+    waiters.delete(id)
+    if (waiter) waiter.copies = clientIds.length
+    const copy = { ...packet }
+    for (const clientId of clientIds) pending.set(keyOf(clientId, packet.brokerId, packet.brokerCounter), { packet: copy, writing: false, cleared: false, waiter })
+    if (clientIds.length > 0) schedule()
+    else waiter?.safe()
   }
 
   const forget = (clientId: string, key: string) => {
@@ -147,6 +175,7 @@ export function writeBehind(store: QueueStore, db: LevelBatch, opts: { flushMs: 
     else if (p) {
       pending.delete(key)
       skipped++
+      settle(p)
     } else {
       deletes.push(key)
       schedule()
@@ -159,14 +188,11 @@ export function writeBehind(store: QueueStore, db: LevelBatch, opts: { flushMs: 
   }
 
   store.outgoingEnqueue = (sub, packet) => {
-    enqueue(sub.clientId, packet)
-    schedule()
+    enqueue([sub.clientId], packet)
     return Promise.resolve()
   }
   store.outgoingEnqueueCombi = (subs, packet) => {
-    if (!subs?.length) return Promise.resolve(packet)
-    for (const sub of subs) enqueue(sub.clientId, packet)
-    schedule()
+    enqueue((subs ?? []).map((s) => s.clientId), packet)
     return Promise.resolve()
   }
   store.outgoingUpdate = (client, packet) => {
@@ -209,6 +235,12 @@ export function writeBehind(store: QueueStore, db: LevelBatch, opts: { flushMs: 
     flush,
     pending: () => pending.size,
     counts: () => ({ written, skipped }),
+    whenSafe(brokerId, brokerCounter, safe) {
+      waiters.set(`${brokerId}:${brokerCounter}`, { copies: 0, safe })
+    },
+    cancel(brokerId, brokerCounter) {
+      waiters.delete(`${brokerId}:${brokerCounter}`)
+    },
   }
 }
 

@@ -44,6 +44,30 @@ describe('ingest through outages', () => {
     await expectAllStoredOnce(s, count)
   }, 120_000)
 
+  it('broker SIGKILLed twice while ingest is away: every reading stored once', async () => {
+    // Queued messages wait in the broker's memory for up to BROKER_QUEUE_FLUSH_MS before they are
+    // written: a device must not have been told "received" (PUBACK) about what only that memory
+    // held (broker/durable-ack.ts). With ingest away, the last ~200 ms are exactly that.
+    const s = await setup({ brokerInProcess: false })
+    const count = 50 * 12
+    const stream = startStream({ url: `mqtt://127.0.0.1:${s.mqttPort}`, devices: s.devices, ratePerSec: 50, count, startTs: T0 })
+    cleanups.push(() => stream.close())
+    let broker = s.broker as ServiceProcess
+    for (let kill = 0; kill < 2; kill++) {
+      const acked = stream.acked
+      await waitFor(() => stream.acked > acked + 300, { timeoutMs: 30_000, message: () => `acks before kill ${kill}` })
+      await s.ingest.current.stop('SIGKILL')
+      const queued = stream.acked
+      await waitFor(() => stream.acked > queued + 60, { timeoutMs: 30_000, message: () => `acks while ingest is away (${kill})` })
+      await broker.stop('SIGKILL')
+      broker = await startServiceProcess(['broker'], s.brokerEnv, `broker-${kill + 2}`)
+      cleanups.push(() => broker.stop())
+      s.ingest.current = await startServiceProcess(['ingest'], s.ingestEnv, `ingest-${kill + 2}`)
+    }
+    await stream.done
+    await expectAllStoredOnce(s, count)
+  }, 120_000)
+
   it("a device's 6 hours of buffered readings flushed at once: all stored at their original timestamps", async () => {
     const s = await setup()
     const count = 6 * 3600 / 5 // one reading every 5 s for 6 hours

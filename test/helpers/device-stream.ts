@@ -1,7 +1,7 @@
 /**
  * Simulated devices for pipeline tests: real mqtt.js clients, QoS 1, each publishing pump
- * readings with consecutive `seq` and unique timestamps at a steady rate. mqtt.js keeps unacked
- * QoS 1 messages and re-sends them after a reconnect, as the firmware's buffer does.
+ * readings with consecutive `seq` and unique timestamps at a steady rate. Readings the broker has
+ * not acknowledged are sent again on the next connection, as the firmware's buffer does.
  */
 import mqtt, { type MqttClient } from 'mqtt'
 import { validPump } from '../../contracts/fixtures.js'
@@ -34,39 +34,66 @@ export function pumpReading(seq: number, ts: number, boot = 1): string {
 export function startStream(opts: StreamOptions): Stream {
   let sent = 0
   let acked = 0
-  const clients: MqttClient[] = []
+  let closed = false
+  const clients = new Set<MqttClient>()
   const timers: NodeJS.Timeout[] = []
   const finished = opts.devices.map(
     (d) =>
       new Promise<void>((resolve) => {
-        const client = mqtt.connect(opts.url, {
-          clientId: d.device,
-          username: d.username,
-          password: d.password,
-          protocolVersion: 4,
-          reconnectPeriod: 250,
-          connectTimeout: 5_000,
-          keepalive: 10,
-        })
-        client.on('error', () => {})
-        clients.push(client)
+        const topic = `farm/${d.farm}/pump/${d.device}/telemetry`
+        /** Readings handed out and not yet acknowledged, by seq: sent again on every new connection. */
+        const unacked = new Map<number, string>()
         let seq = 0
-        let pending = 0
+        let client: MqttClient | undefined
+        const settle = () => {
+          if (seq >= opts.count && unacked.size === 0) resolve()
+        }
+        const send = (c: MqttClient, s: number, payload: string) => {
+          c.publish(topic, payload, { qos: 1 }, (err) => {
+            if (err || !unacked.delete(s)) return
+            acked++
+            settle()
+          })
+        }
+        // One mqtt.js client per connection, as the firmware does (firmware-sim/uplink.ts): its own
+        // reconnect replays its store one message at a time and, after a broker crash, stalled for
+        // good with readings still in it.
+        const connect = () => {
+          if (closed) return
+          const c = mqtt.connect(opts.url, {
+            clientId: d.device,
+            username: d.username,
+            password: d.password,
+            protocolVersion: 4,
+            reconnectPeriod: 0,
+            connectTimeout: 5_000,
+            keepalive: 10,
+          })
+          clients.add(c)
+          c.on('error', () => {})
+          c.on('connect', () => {
+            client = c
+            for (const [s, payload] of unacked) send(c, s, payload)
+          })
+          c.once('close', () => {
+            if (client === c) client = undefined
+            clients.delete(c)
+            c.end(true)
+            if (!closed) timers.push(setTimeout(connect, 250))
+          })
+        }
+        connect()
         const tick = () => {
           if (seq >= opts.count) {
             clearInterval(timer)
-            if (pending === 0) resolve()
+            settle()
             return
           }
           const s = seq++
+          const payload = pumpReading(s, opts.startTs + s * 1000)
           sent++
-          pending++
-          client.publish(`farm/${d.farm}/pump/${d.device}/telemetry`, pumpReading(s, opts.startTs + s * 1000), { qos: 1 }, (err) => {
-            if (err) return
-            acked++
-            pending--
-            if (seq >= opts.count && pending === 0) resolve()
-          })
+          unacked.set(s, payload)
+          if (client?.connected) send(client, s, payload)
         }
         const timer = setInterval(tick, 1000 / opts.ratePerSec)
         timers.push(timer)
@@ -81,8 +108,9 @@ export function startStream(opts: StreamOptions): Stream {
     },
     done: Promise.all(finished).then(() => undefined),
     async close() {
-      for (const t of timers) clearInterval(t)
-      await Promise.all(clients.map((c) => c.endAsync(true)))
+      closed = true
+      for (const t of timers) clearTimeout(t)
+      await Promise.all([...clients].map((c) => c.endAsync(true)))
     },
   }
 }

@@ -1,0 +1,105 @@
+/**
+ * A device's QoS 1 PUBLISH is acknowledged only once it is safe. Aedes 1.2 writes the PUBACK
+ * before it routes or stores the message (handlers/publish.js), so a broker that dies in between
+ * loses a reading the device has already dropped from its buffer. Here the PUBACK waits until
+ * every copy queued for a persistent session (ingest's) is acknowledged by that subscriber, which
+ * itself acknowledges only after its fsync, or written to the broker's disk (queue-store.ts,
+ * at most BROKER_QUEUE_FLUSH_MS later). PUBACKs still leave in the order the PUBLISHes came
+ * [MQTT-4.6.0-2]. A connection that closes first loses its held PUBACKs: the device sends those
+ * readings again, and ingest drops the duplicates by (device, boot, seq).
+ *
+ * How: Aedes writes every packet with mqtt-packet's `writeToStream`, looked up on the module
+ * object at each call, so PUBACKs to this broker's connections are held there; the `publish`
+ * that follows each one (same client, same packet id) says which message it belongs to.
+ */
+import type { Aedes, Client } from 'aedes'
+import mqttPacket from 'mqtt-packet'
+import type { WriteBehind } from './queue-store.js'
+
+type WriteToStream = (packet: mqttPacket.Packet, stream: Stream, opts?: Opts) => boolean
+type Stream = Parameters<typeof mqttPacket.writeToStream>[1]
+type Opts = Parameters<typeof mqttPacket.writeToStream>[2]
+
+interface HeldAck {
+  packet: mqttPacket.Packet
+  opts: Opts
+  ready: boolean
+}
+
+interface Connection {
+  /** Every held PUBACK of this connection, in the order Aedes wrote them. */
+  queue: HeldAck[]
+  /** Held PUBACKs whose publish has not started yet, by packet id (a resent PUBLISH can repeat one). */
+  awaiting: Map<number, HeldAck[]>
+  closed: boolean
+}
+
+const connections = new WeakMap<Stream, Connection>()
+let write: WriteToStream | undefined
+
+/** Patched once per process; streams that are not a broker connection pass straight through. */
+function patchWriteToStream(): WriteToStream {
+  if (write) return write
+  const original: WriteToStream = mqttPacket.writeToStream.bind(mqttPacket)
+  const patched: WriteToStream = (packet, stream, opts) => {
+    const conn = packet.cmd === 'puback' ? connections.get(stream) : undefined
+    if (!conn || conn.closed || packet.messageId === undefined) return original(packet, stream, opts)
+    const held: HeldAck = { packet, opts, ready: false }
+    conn.queue.push(held)
+    const same = conn.awaiting.get(packet.messageId)
+    if (same) same.push(held)
+    else conn.awaiting.set(packet.messageId, [held])
+    return true
+  }
+  mqttPacket.writeToStream = Object.assign(patched, { cacheNumbers: mqttPacket.writeToStream.cacheNumbers })
+  write = original
+  return original
+}
+
+function release(conn: Connection, stream: Stream, send: WriteToStream): void {
+  while (conn.queue[0]?.ready) {
+    const held = conn.queue.shift()!
+    if (!conn.closed) send(held.packet, stream, held.opts)
+  }
+}
+
+interface PublishPacket {
+  qos: number
+  messageId?: number | undefined
+  brokerId?: string
+  brokerCounter?: number
+}
+
+type Publish = (packet: PublishPacket, client: Client | null, done: (err?: Error | null) => void) => void
+
+export function holdAcksUntilSafe(broker: Aedes, queue: Pick<WriteBehind, 'whenSafe' | 'cancel'>): void {
+  const send = patchWriteToStream()
+  const internals = broker as unknown as { id: string; counter: number; publish: Publish }
+  broker.on('client', (client) => connections.set(client.conn as Stream, { queue: [], awaiting: new Map(), closed: false }))
+  broker.on('clientDisconnect', (client) => {
+    const conn = connections.get(client.conn as Stream)
+    if (conn) conn.closed = true
+    connections.delete(client.conn as Stream)
+  })
+
+  const publish = internals.publish.bind(broker)
+  internals.publish = (packet, client, done) => {
+    const conn = client && packet.qos === 1 && packet.messageId !== undefined ? connections.get(client.conn as Stream) : undefined
+    const same = conn && packet.messageId !== undefined ? conn.awaiting.get(packet.messageId) : undefined
+    const held = same?.shift()
+    if (!client || !conn || !held) return publish(packet, client, done)
+    if (same?.length === 0) conn.awaiting.delete(packet.messageId!)
+    // Numbered here, as Aedes would (aedes-packet keeps a number it is given), to know its copies.
+    packet.brokerId = internals.id
+    packet.brokerCounter = ++internals.counter
+    queue.whenSafe(packet.brokerId, packet.brokerCounter, () => {
+      held.ready = true
+      release(conn, client.conn as Stream, send)
+    })
+    publish(packet, client, (err) => {
+      // Not routed: no PUBACK. Aedes closes the connection; the device will send it again.
+      if (err) queue.cancel(packet.brokerId!, packet.brokerCounter!)
+      done(err)
+    })
+  }
+}
