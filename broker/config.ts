@@ -25,7 +25,7 @@ export const BrokerEnv = z.object({
   /**
    * A QoS 1 message queued for a persistent session waits this long in memory for its PUBACK
    * before it is written to disk (level persistence; most are acknowledged sooner and never are).
-   * Also what a broker killed without a shutdown can lose of what no subscriber acknowledged yet.
+   * The device's PUBACK waits for one or the other, so this is also the longest it waits.
    */
   BROKER_QUEUE_FLUSH_MS: positiveInt(200),
   /** redis://host:port: persistence and message routing shared by several broker processes. */

@@ -11,10 +11,9 @@
  * or a restart. Which packet id a delivery got lives in memory only: after a restart the queue
  * is delivered again under new ids, as QoS 1 allows.
  *
- * What this costs: a broker killed without a shutdown (SIGKILL, power) loses the messages of
- * the last `flushMs` that no subscriber had acknowledged. Aedes already answers a device's
- * PUBACK before it stores the message, so that window existed before (a LevelDB write, ~1 ms);
- * a graceful stop writes everything first.
+ * A broker killed without a shutdown (SIGKILL, power) loses what only this memory held; the
+ * devices have not been told it was received (durable-ack.ts holds their PUBACKs until then),
+ * so they send it again. A graceful stop writes everything first.
  */
 import { createRequire } from 'node:module'
 import { PassThrough, pipeline } from 'node:stream'
