@@ -66,6 +66,18 @@ const escapeString = (s: string) => (/["\\]/.test(s) ? s.replace(/["\\]/g, (c) =
 
 /** A number as a line-protocol float: a bare number without the `i` suffix is a float. */
 export function floatLiteral(n: number): string {
+  // Most readings have one or two decimals. Printed from two small integers, they cost less than
+  // V8's shortest-round-trip printing of a double, and give its exact text: if k/100 === n, the
+  // decimal k/100 reads back as n, and no shorter decimal can (lines.test.ts checks).
+  const k = Math.round(n * 100)
+  if (k / 100 === n && k > -2_147_483_648 && k < 2_147_483_648) {
+    const cents = k % 100
+    if (cents === 0) return String(n)
+    const whole = (k - cents) / 100
+    const frac = cents < 0 ? -cents : cents
+    const sign = k < 0 && whole === 0 ? '-' : ''
+    return frac % 10 === 0 ? `${sign}${whole}.${frac / 10}` : `${sign}${whole}.${frac < 10 ? '0' : ''}${frac}`
+  }
   return Number.isFinite(n) ? String(n) : '0'
 }
 
@@ -85,4 +97,41 @@ export function toLineProtocol(p: Point): string {
     sep = ','
   }
   return `${line} ${Math.trunc(p.timeMs)}`
+}
+
+/**
+ * `measurement,device=..,farm=..` for a stored channel, escaped once per device (ingest caches
+ * it); undefined for channels that are not stored. With lineOf, the same bytes as
+ * toLineProtocol(toPoint(at, payload)).
+ */
+export function linePrefix(at: TopicAddress): string | undefined {
+  const measurement = measurementOf(at.channel, at.kind)
+  if (measurement === undefined) return undefined
+  return `${escapeMeasurement(measurement)},device=${escapeKey(at.device)},farm=${escapeKey(at.farm)}`
+}
+
+export type LineWriter = (prefix: string, payload: Record<string, unknown>) => string
+
+/** A JS expression appending field `key` (value in `v`) to `line`, by toPoint's rules. */
+function fieldCode(key: string): string {
+  const name = JSON.stringify(`${escapeKey(key)}=`)
+  const add = (literal: string) => `{ line += sep + ${name} + ${literal}; sep = ',' }`
+  return [
+    `v = p[${JSON.stringify(key)}]`,
+    `if (typeof v === 'number') ${add('floatLiteral(v)')}`,
+    `else if (typeof v === 'string') ${add(`'"' + escapeString(v) + '"'`)}`,
+    `else if (typeof v === 'boolean') ${add(`(v ? '1' : '0')`)}`,
+    ...(key === 'fault' ? [`else if (v === null) ${add(JSON.stringify(`"${NO_FAULT}"`))}`] : []),
+  ].join('\n')
+}
+
+/**
+ * The hot path's toLineProtocol(toPoint(at, payload)), compiled for one schema's field order:
+ * one string straight from a validated payload (whose keys are some of `keys`, in that order, as
+ * zod outputs them), no point object, field names escaped once. points.test.ts holds it to the
+ * same bytes.
+ */
+export function compileLineWriter(keys: readonly string[]): LineWriter {
+  const body = ["let line = prefix, sep = ' ', v", ...keys.filter((k) => !NOT_FIELDS.has(k)).map(fieldCode), "return line + ' ' + Math.trunc(p.ts)"]
+  return new Function('floatLiteral', 'escapeString', `return function lineOf(prefix, p) {\n${body.join('\n')}\n}`)(floatLiteral, escapeString) as LineWriter
 }

@@ -3,11 +3,13 @@
  * reject with a stable code and a reason. No I/O; `now` is passed in.
  */
 import { decodeMessage } from '../contracts/decode.js'
-import { toLineProtocol, toPoint } from '../contracts/points.js'
+import { type LineWriter, type Point, compileLineWriter, linePrefix, toLineProtocol, toPoint } from '../contracts/points.js'
+import { CHANNEL_SPECS } from '../contracts/registry.js'
 import type { TopicAddress } from '../contracts/topics.js'
 
 export type Verdict =
-  | { kind: 'accept'; at: TopicAddress; payload: Record<string, unknown>; line: string; dedupKey: string | undefined }
+  /** dedup: a reading with (boot, seq) in its payload, deduplicated by (device, boot, seq). */
+  | { kind: 'accept'; at: TopicAddress; payload: Record<string, unknown>; line: string; dedup: boolean }
   | { kind: 'ignore'; reason: string }
   | { kind: 'reject'; code: string; reason: string }
 
@@ -16,6 +18,36 @@ export interface AcceptPolicy {
   /** A device clock further ahead than this is unsynced: its readings are refused. */
   maxFutureMs: number
   farmAllowed(farm: string): boolean
+}
+
+interface Storage {
+  prefix: string
+  write: LineWriter
+}
+
+// Per device and channel (addresses are cached and shared): its escaped measurement and tags,
+// and the line writer compiled for its schema's field order. null: a channel that is not stored.
+const storage = new WeakMap<TopicAddress, Storage | null>()
+const writers = new WeakMap<object, LineWriter>()
+function writerFor(at: TopicAddress): LineWriter {
+  const schema = CHANNEL_SPECS[at.channel].schemaFor(at.kind) as { shape?: Record<string, unknown> }
+  if (!schema.shape) return (_prefix, payload) => toLineProtocol(toPoint(at, payload) as Point) // not an object schema: the generic way
+  let write = writers.get(schema)
+  if (!write) {
+    write = compileLineWriter(Object.keys(schema.shape))
+    writers.set(schema, write)
+  }
+  return write
+}
+
+function storageOf(at: TopicAddress): Storage | undefined {
+  let s = storage.get(at)
+  if (s === undefined) {
+    const prefix = linePrefix(at)
+    s = prefix === undefined ? null : { prefix, write: writerFor(at) }
+    storage.set(at, s)
+  }
+  return s ?? undefined
 }
 
 export function judge(topic: string, raw: Uint8Array, now: number, policy: AcceptPolicy): Verdict {
@@ -27,10 +59,9 @@ export function judge(topic: string, raw: Uint8Array, now: number, policy: Accep
   if (ts > now + policy.maxFutureMs) {
     return { kind: 'reject', code: 'future_ts', reason: `timestamp ${new Date(ts).toISOString()} is ${Math.round((ts - now) / 1000)} s ahead of the server clock` }
   }
-  const point = toPoint(at, payload)
-  if (!point) return { kind: 'ignore', reason: `${at.channel} is not stored` }
-  const dedupKey = at.channel === 'telemetry' ? `${payload.boot as number}:${payload.seq as number}` : undefined
-  return { kind: 'accept', at, payload, line: toLineProtocol(point), dedupKey }
+  const store = storageOf(at)
+  if (!store) return { kind: 'ignore', reason: `${at.channel} is not stored` }
+  return { kind: 'accept', at, payload, line: store.write(store.prefix, payload), dedup: at.channel === 'telemetry' }
 }
 
 /**
@@ -51,28 +82,58 @@ export function farmFilters(patterns: readonly string[], channels: readonly stri
 
 /**
  * Recently seen (boot, seq) per device, to drop redeliveries before they are written. A window:
- * older duplicates still overwrite themselves in InfluxDB (same timestamp), so nothing doubles.
+ * per device, for its last two boots, the sequence numbers within `windowPerDevice` of the
+ * highest seen, as a bitmap. Older duplicates still overwrite themselves in InfluxDB (same
+ * timestamp), so nothing doubles. A bitmap, not a set of "boot:seq" strings: no key to build
+ * and hash per message, 256 bytes per device and boot, nothing for the garbage collector.
  */
 export class Deduper {
-  private readonly seen = new Map<string, { keys: Set<string>; order: string[] }>()
-  constructor(private readonly windowPerDevice = 2_048) {}
+  private readonly seen = new Map<string, BootWindow[]>()
+  private readonly size: number
 
-  has(device: string, key: string): boolean {
-    return this.seen.get(device)?.keys.has(key) ?? false
+  constructor(windowPerDevice = 2_048) {
+    this.size = Math.max(32, Math.ceil(windowPerDevice / 32) * 32)
   }
 
-  add(device: string, key: string): void {
-    let entry = this.seen.get(device)
-    if (!entry) {
-      entry = { keys: new Set(), order: [] }
-      this.seen.set(device, entry)
-    }
-    if (entry.keys.has(key)) return
-    entry.keys.add(key)
-    entry.order.push(key)
-    if (entry.order.length > this.windowPerDevice) {
-      const old = entry.order.splice(0, entry.order.length - this.windowPerDevice)
-      for (const k of old) entry.keys.delete(k)
-    }
+  has(device: string, boot: number, seq: number): boolean {
+    const windows = this.seen.get(device)
+    if (!windows) return false
+    const w = windows[0]?.boot === boot ? windows[0] : windows[1]?.boot === boot ? windows[1] : undefined
+    if (!w || seq > w.top || seq <= w.top - this.size) return false
+    const i = seq % this.size
+    return ((w.bits[i >>> 5] as number) & (1 << (i & 31))) !== 0
   }
+
+  add(device: string, boot: number, seq: number): void {
+    let windows = this.seen.get(device)
+    if (!windows) {
+      windows = []
+      this.seen.set(device, windows)
+    }
+    let w = windows[0]?.boot === boot ? windows[0] : windows[1]?.boot === boot ? windows[1] : undefined
+    if (!w) {
+      w = { boot, top: seq, bits: new Uint32Array(this.size / 32) }
+      windows.unshift(w) // newest first; a third boot pushes the oldest out
+      if (windows.length > 2) windows.pop()
+    }
+    if (seq > w.top) {
+      // slide: the slots between the old top and the new one held keys that are now out of range
+      if (seq - w.top >= this.size) w.bits.fill(0)
+      else for (let s = w.top + 1; s <= seq; s++) clearBit(w.bits, s % this.size)
+      w.top = seq
+    } else if (seq <= w.top - this.size) return // older than the window: not remembered
+    const i = seq % this.size
+    w.bits[i >>> 5] = (w.bits[i >>> 5] as number) | (1 << (i & 31))
+  }
+}
+
+interface BootWindow {
+  boot: number
+  /** Highest seq seen in this boot; the window is (top - size, top]. */
+  top: number
+  bits: Uint32Array
+}
+
+function clearBit(bits: Uint32Array, i: number): void {
+  bits[i >>> 5] = (bits[i >>> 5] as number) & ~(1 << (i & 31))
 }

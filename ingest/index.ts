@@ -91,7 +91,7 @@ export const ingestService = defineService({
       }
     }, 250)
 
-    subscriber.on('message', (d) => pipeline.handle(d))
+    subscriber.onDelivery = (topic, payload, token) => pipeline.handle(topic, payload, token)
     subscriber.on('connected', (sessionPresent) => log.info({ sessionPresent, clientId: config.INGEST_CLIENT_ID }, 'ingest connected'))
     subscriber.start()
     writer?.start()

@@ -3,19 +3,24 @@
  * one group per tick, and only then acknowledge them to the broker and hand the readings to the
  * alert engine. Rejected messages are acknowledged once their dead letter is written.
  */
+import type { TopicAddress } from '../contracts/topics.js'
 import type { DeadLetterStore } from '../runtime/deadletter.js'
-import type { Reading, ReadingHub } from '../runtime/hub.js'
+import type { ReadingHub } from '../runtime/hub.js'
 import type { Logger } from '../runtime/logger.js'
 import type { Metrics } from '../runtime/metrics.js'
 import { type AcceptPolicy, Deduper, judge } from './accept.js'
 import type { Spool } from './spool.js'
-import type { AckToken, Delivery } from './subscriber.js'
+import { type AckToken, NO_TOKEN } from './subscriber.js'
 
+/** One tick's accepted readings, as parallel arrays: no object per reading until the hub wants one. */
 interface Group {
   lines: string[]
   tokens: AckToken[]
-  readings: Reading[]
-  seen: Array<[string, string]>
+  ats: TopicAddress[]
+  payloads: Array<Record<string, unknown>>
+  receivedMs: number[]
+  /** Indexes of the readings the deduper must remember. */
+  seen: number[]
 }
 
 export interface PipelineDeps {
@@ -52,20 +57,20 @@ export class IngestPipeline {
     this.ignored = m.counter('ingest_ignored_total', 'Messages not stored (other instance, commands), by reason')
   }
 
-  handle(d: Delivery): void {
+  handle(topic: string, payload: Buffer, token: AckToken): void {
     this.received.inc()
     const now = this.deps.now()
-    const v = judge(d.topic, d.payload, now, this.deps.policy)
+    const v = judge(topic, payload, now, this.deps.policy)
     if (v.kind === 'ignore') {
       this.ignored.inc({ reason: v.reason })
-      if (d.token) this.deps.ack([d.token])
+      if (token !== NO_TOKEN) this.deps.ack([token])
       return
     }
     if (v.kind === 'reject') {
       this.rejected.inc({ code: v.code })
-      this.deps.log.warn({ topic: d.topic, code: v.code, reason: v.reason }, 'reading rejected')
-      this.deps.deadLetters.add({ stage: 'ingest', code: v.code, reason: v.reason, topic: d.topic, payload: d.payload })
-      if (d.token) this.rejectedTokens.push(d.token)
+      this.deps.log.warn({ topic, code: v.code, reason: v.reason }, 'reading rejected')
+      this.deps.deadLetters.add({ stage: 'ingest', code: v.code, reason: v.reason, topic, payload })
+      if (token !== NO_TOKEN) this.rejectedTokens.push(token)
       this.rejectFlush ??= this.deps.deadLetters.flush().then(() => {
         const tokens = this.rejectedTokens
         this.rejectedTokens = []
@@ -74,21 +79,22 @@ export class IngestPipeline {
       })
       return
     }
-    if (v.dedupKey !== undefined && this.dedup.has(v.at.device, v.dedupKey)) {
+    if (v.dedup && this.dedup.has(v.at.device, v.payload.boot as number, v.payload.seq as number)) {
       this.duplicates.inc()
-      if (d.token) this.deps.ack([d.token])
+      if (token !== NO_TOKEN) this.deps.ack([token])
       return
     }
-    const g = this.openGroup()
+    const g = this.group ?? this.openGroup()
+    if (v.dedup) g.seen.push(g.lines.length)
     g.lines.push(v.line)
-    if (d.token) g.tokens.push(d.token)
-    g.readings.push({ at: v.at, payload: v.payload, receivedMs: now })
-    if (v.dedupKey !== undefined) g.seen.push([v.at.device, v.dedupKey])
+    if (token !== NO_TOKEN) g.tokens.push(token)
+    g.ats.push(v.at)
+    g.payloads.push(v.payload)
+    g.receivedMs.push(now)
   }
 
   private openGroup(): Group {
-    if (this.group) return this.group
-    const g: Group = { lines: [], tokens: [], readings: [], seen: [] }
+    const g: Group = { lines: [], tokens: [], ats: [], payloads: [], receivedMs: [], seen: [] }
     this.group = g
     setImmediate(() => {
       this.group = undefined
@@ -107,12 +113,20 @@ export class IngestPipeline {
       return
     }
     // Seen only once durable: a reading lost before its fsync must be accepted when redelivered.
-    for (const [device, key] of g.seen) this.dedup.add(device, key)
-    this.deps.ack(g.tokens)
-    for (const r of g.readings) {
-      this.accepted.inc({ channel: r.at.channel })
-      this.deps.hub.publish(r)
+    for (const i of g.seen) {
+      const payload = g.payloads[i] as Record<string, unknown>
+      this.dedup.add((g.ats[i] as TopicAddress).device, payload.boot as number, payload.seq as number)
     }
+    this.deps.ack(g.tokens)
+    // Counted per channel per group: a labelled inc costs a label key each time.
+    const perChannel = new Map<string, number>()
+    const hub = this.deps.hub
+    for (let i = 0; i < g.ats.length; i++) {
+      const at = g.ats[i] as TopicAddress
+      perChannel.set(at.channel, (perChannel.get(at.channel) ?? 0) + 1)
+      if (hub.size > 0) hub.publish({ at, payload: g.payloads[i] as Record<string, unknown>, receivedMs: g.receivedMs[i] as number })
+    }
+    for (const [channel, n] of perChannel) this.accepted.inc({ channel }, n)
   }
 
   /** Resolves when everything handled so far is spooled (or failed) and acknowledged. */

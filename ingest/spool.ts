@@ -20,10 +20,27 @@ export interface Cursor {
   offset: number
 }
 
-export interface SpoolBatch {
-  lines: string[]
-  /** Where the batch ends; pass it to confirm() once InfluxDB stored the lines. */
-  end: Cursor
+/** Durable lines as the spool holds them: bytes, not strings, so the writer can post them as they are. */
+export class SpoolBatch {
+  constructor(
+    /** The lines joined by newlines, without the last one: a line-protocol request body. */
+    readonly data: Buffer,
+    /** How many lines. */
+    readonly count: number,
+    /** Where the batch ends; pass it to confirm() once InfluxDB stored the lines. */
+    readonly end: Cursor,
+  ) {}
+
+  /** The lines as strings: only when a refused batch has to be narrowed down. */
+  get lines(): string[] {
+    return this.data.toString('utf8').split('\n').filter((l) => l.length > 0)
+  }
+}
+
+function countLines(data: Buffer): number {
+  let n = 0
+  for (let i = data.indexOf(10); i >= 0; i = data.indexOf(10, i + 1)) n++
+  return n
 }
 
 const name = (n: number) => `seg-${String(n).padStart(10, '0')}.lp`
@@ -37,6 +54,7 @@ interface Waiter {
 export class Spool {
   private active!: { n: number; fh: FileHandle; size: number; durable: number }
   private readonly sizes = new Map<number, number>() // durable size of every segment on disk
+  /** Appended groups not yet written, each already joined and newline-terminated. */
   private pending: string[] = []
   private waiters: Waiter[] = []
   private writing: Promise<void> | undefined
@@ -82,9 +100,10 @@ export class Spool {
 
   /** Appends lines; resolves once they are on disk (fdatasync). */
   append(lines: readonly string[]): Promise<void> {
-    for (const l of lines) {
-      this.pending.push(l)
-      this.pendingBytes += l.length + 1
+    if (lines.length > 0) {
+      const text = `${lines.join('\n')}\n`
+      this.pending.push(text)
+      this.pendingBytes += text.length
     }
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }))
     this.writing ??= this.commitLoop()
@@ -92,17 +111,19 @@ export class Spool {
   }
 
   private async commitLoop(): Promise<void> {
-    while (this.pending.length > 0) {
+    while (this.pending.length > 0 || this.waiters.length > 0) {
       const lines = this.pending
       const waiters = this.waiters
       this.pending = []
       this.waiters = []
       this.pendingBytes = 0
       try {
-        const data = Buffer.from(`${lines.join('\n')}\n`)
+        const data = Buffer.from(lines.length === 1 ? (lines[0] as string) : lines.join(''))
         const a = this.active
-        await a.fh.write(data, 0, data.length, a.size)
-        await a.fh.datasync()
+        if (data.length > 0) {
+          await a.fh.write(data, 0, data.length, a.size)
+          await a.fh.datasync()
+        }
         a.size += data.length
         a.durable = a.size
         this.sizes.set(a.n, a.size)
@@ -147,20 +168,18 @@ export class Spool {
       const fh = segment === this.active.n ? this.active.fh : await open(join(this.dir, name(segment)), 'r')
       try {
         const length = Math.min(maxBytes, size - offset)
-        const buf = Buffer.alloc(length)
+        const buf = Buffer.allocUnsafe(length)
         const { bytesRead } = await fh.read(buf, 0, length, offset)
-        const text = buf.subarray(0, bytesRead).toString('utf8')
-        const lastNewline = text.lastIndexOf('\n')
+        const lastNewline = buf.subarray(0, bytesRead).lastIndexOf(10)
         if (lastNewline < 0) {
           // one line longer than maxBytes cannot happen (lines are < 70 KB and maxBytes is larger),
           // but a torn tail from a crash can: skip past it, it was never acknowledged.
           this.read = { segment, offset: size }
           continue
         }
-        const consumed = Buffer.byteLength(text.slice(0, lastNewline + 1))
-        this.read = { segment, offset: offset + consumed }
-        const lines = text.slice(0, lastNewline).split('\n').filter((l) => l.length > 0)
-        return { lines, end: { ...this.read } }
+        this.read = { segment, offset: offset + lastNewline + 1 }
+        const data = buf.subarray(0, lastNewline + 1)
+        return new SpoolBatch(data.subarray(0, lastNewline), countLines(data), { ...this.read })
       } finally {
         if (segment !== this.active.n) await fh.close()
       }

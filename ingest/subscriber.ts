@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { type Socket, connect } from 'node:net'
-import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet'
+import mqttPacket, { type Packet } from 'mqtt-packet'
 import type { Logger } from '../runtime/logger.js'
 
 export interface SubscriberOptions {
@@ -21,20 +21,20 @@ export interface SubscriberOptions {
   log: Logger
 }
 
-/** Identifies one delivery: a message id is only meaningful on the connection that carried it. */
-export interface AckToken {
-  conn: number
-  id: number
-}
+/**
+ * Identifies one delivery: connection * 65536 + message id (a message id is only meaningful on
+ * the connection that carried it). A number, so a batch of them is one flat array.
+ */
+export type AckToken = number
+/** A QoS 0 delivery: nothing to acknowledge. */
+export const NO_TOKEN: AckToken = 0
 
-export interface Delivery {
-  topic: string
-  payload: Buffer
-  /** undefined for QoS 0 (nothing to acknowledge). */
-  token: AckToken | undefined
-}
+/** Called for every PUBLISH, synchronously from the socket's data event. */
+export type DeliveryHandler = (topic: string, payload: Buffer, token: AckToken) => void
 
-export class AckingSubscriber extends EventEmitter<{ message: [Delivery]; connected: [boolean]; disconnected: [] }> {
+export class AckingSubscriber extends EventEmitter<{ connected: [boolean]; disconnected: [] }> {
+  /** Where PUBLISHes go (a plain callback: one call per message, no event object). */
+  onDelivery: DeliveryHandler = () => {}
   private socket: Socket | undefined
   private conn = 0
   private closed = false
@@ -45,6 +45,7 @@ export class AckingSubscriber extends EventEmitter<{ message: [Delivery]; connec
   private lastSentMs = 0
   private awaitingPong = false
   private nextId = 1
+  private rest: Buffer | undefined
 
   constructor(private readonly opts: SubscriberOptions) {
     super()
@@ -58,15 +59,24 @@ export class AckingSubscriber extends EventEmitter<{ message: [Delivery]; connec
     return this.socket !== undefined && !this.paused
   }
 
-  /** Sends the PUBACKs, in one socket write. Tokens from an older connection are dropped: the broker redelivers those. */
+  /** Sends the PUBACKs, encoded by hand into one Buffer and one socket write. Tokens from an older connection are dropped: the broker redelivers those. */
   ack(tokens: readonly AckToken[]): void {
     const socket = this.socket
     if (!socket || tokens.length === 0) return
-    socket.cork()
+    const buf = Buffer.allocUnsafe(tokens.length * 4)
+    const base = this.conn * 65_536
+    let o = 0
     for (const t of tokens) {
-      if (t.conn === this.conn) socket.write(mqttPacket.generate({ cmd: 'puback', messageId: t.id }))
+      const id = t - base
+      if (id <= 0 || id > 65_535) continue
+      buf[o] = 0x40 // PUBACK [MQTT-3.4]
+      buf[o + 1] = 2
+      buf[o + 2] = id >> 8
+      buf[o + 3] = id & 0xff
+      o += 4
     }
-    socket.uncork()
+    if (o === 0) return
+    socket.write(o === buf.length ? buf : buf.subarray(0, o))
     this.lastSentMs = Date.now()
   }
 
@@ -117,7 +127,14 @@ export class AckingSubscriber extends EventEmitter<{ message: [Delivery]; connec
       this.opts.log.warn({ err: err.message }, 'mqtt parse error')
       socket.destroy()
     })
-    socket.on('data', (chunk) => parser.parse(chunk))
+    this.rest = undefined
+    socket.on('data', (chunk: Buffer) => {
+      if (conn !== this.conn) return
+      if (!this.frames(chunk, conn, parser)) {
+        this.opts.log.warn({}, 'mqtt framing error')
+        socket.destroy()
+      }
+    })
     socket.on('error', (err) => this.opts.log.debug({ err: err.message }, 'mqtt socket error'))
     socket.on('close', () => {
       if (this.socket === socket) this.drop('closed')
@@ -177,13 +194,6 @@ export class AckingSubscriber extends EventEmitter<{ message: [Delivery]; connec
         })
         this.emit('connected', p.sessionPresent)
         return
-      case 'publish': {
-        const pub = p as IPublishPacket
-        const payload = Buffer.isBuffer(pub.payload) ? pub.payload : Buffer.from(pub.payload)
-        const token = pub.qos > 0 && pub.messageId !== undefined ? { conn, id: pub.messageId } : undefined
-        this.emit('message', { topic: pub.topic, payload, token })
-        return
-      }
       case 'suback':
         if (p.granted.some((g) => (typeof g === 'number' ? g : (g as { qos?: number }).qos) === 128)) {
           this.opts.log.error({ filters: this.opts.filters }, 'mqtt subscription refused')
@@ -195,6 +205,46 @@ export class AckingSubscriber extends EventEmitter<{ message: [Delivery]; connec
       default:
         return
     }
+  }
+
+  /**
+   * Splits the stream into packets. PUBLISHes, nearly all the traffic, are decoded here without a
+   * packet object; the rare control packets go whole to mqtt-packet. False on a malformed stream.
+   */
+  private frames(chunk: Buffer, conn: number, parser: { parse(buf: Buffer): unknown }): boolean {
+    const buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk
+    this.rest = undefined
+    let i = 0
+    while (i < buf.length) {
+      const head = parseFixedHeader(buf, i)
+      if (head === undefined) break // the rest has not arrived
+      if (head < 0) return false
+      const start = head % 8 // bytes of fixed header
+      const end = i + start + Math.floor(head / 8)
+      if (end > buf.length) break
+      const type = (buf[i] as number) >> 4
+      if (type === 3) {
+        if (!this.publish(buf, buf[i] as number, i + start, end, conn)) return false
+      } else parser.parse(buf.subarray(i, end))
+      if (conn !== this.conn) return true // the handler or the parser dropped the connection
+      i = end
+    }
+    // Copied: a view would keep the whole chunk alive until the next one.
+    if (i < buf.length) this.rest = Buffer.from(buf.subarray(i))
+    return true
+  }
+
+  /** A PUBLISH body [MQTT-3.3]: topic, message id when QoS > 0, payload. */
+  private publish(buf: Buffer, flags: number, from: number, end: number, conn: number): boolean {
+    const qos = (flags >> 1) & 3
+    if (qos === 3 || from + 2 > end) return false
+    const topicEnd = from + 2 + buf.readUInt16BE(from)
+    const payloadStart = qos > 0 ? topicEnd + 2 : topicEnd
+    if (payloadStart > end) return false
+    const topic = buf.toString('utf8', from + 2, topicEnd)
+    const token = qos > 0 ? conn * 65_536 + buf.readUInt16BE(topicEnd) : NO_TOKEN
+    this.onDelivery(topic, buf.subarray(payloadStart, end), token)
+    return true
   }
 
   private startPing(): void {
@@ -219,4 +269,21 @@ export class AckingSubscriber extends EventEmitter<{ message: [Delivery]; connec
     this.nextId = (this.nextId % 65_535) + 1
     return this.nextId
   }
+}
+
+/**
+ * Fixed header at `i` [MQTT-2.2]: remaining length * 8 + header bytes (2 to 5); undefined when
+ * incomplete, -1 when the length takes more than four bytes.
+ */
+export function parseFixedHeader(buf: Buffer, i: number): number | undefined {
+  let length = 0
+  let mul = 1
+  for (let j = i + 1; j < buf.length; j++) {
+    const b = buf[j] as number
+    length += (b & 0x7f) * mul
+    if ((b & 0x80) === 0) return length * 8 + (j - i + 1)
+    mul *= 128
+    if (mul > 128 ** 3) return -1
+  }
+  return undefined
 }

@@ -5,6 +5,8 @@
  * long as it takes. A 4xx that names a bad point is narrowed down by halving the batch: the
  * good points land, the bad one goes to the dead-letter store with InfluxDB's message.
  */
+import { promisify } from 'node:util'
+import { gzip } from 'node:zlib'
 import { HttpError, InfluxDB } from '@influxdata/influxdb-client'
 import type { DeadLetterStore } from '../runtime/deadletter.js'
 import type { Logger } from '../runtime/logger.js'
@@ -22,6 +24,11 @@ export interface WriterOptions {
   minRetryMs: number
   maxRetryMs: number
 }
+
+const gzipAsync = promisify(gzip)
+/** Bodies below this go uncompressed (the client's own threshold). */
+const GZIP_MIN_BYTES = 1_000
+const GZIP_LEVEL = 1
 
 /** What to do after a failed request. */
 export type Verdict = { retry: true; delayMs?: number } | { retry: false; split: boolean }
@@ -106,7 +113,7 @@ export class InfluxWriter {
         await this.sleep(this.opts.flushMs)
         continue
       }
-      await this.deliver(batch.lines)
+      await this.deliver(batch.data, batch.count, () => batch.lines)
       if (this.stopped && !this.deliveredAll) {
         this.spool.rewind()
         return
@@ -117,16 +124,16 @@ export class InfluxWriter {
 
   private deliveredAll = true
 
-  /** Writes lines until InfluxDB has them all (or dead-lettered the bad ones). */
-  private async deliver(lines: string[]): Promise<void> {
+  /** Writes a body of `count` lines until InfluxDB has them all (or dead-lettered the bad ones). */
+  private async deliver(body: Buffer, count: number, lines: () => string[]): Promise<void> {
     this.deliveredAll = false
     for (let attempt = 0; !this.stopped; attempt++) {
       const started = performance.now()
       try {
-        await this.post(lines)
+        await this.post(body)
         this.latency.observe((performance.now() - started) / 1000)
         this.batches.inc({ result: 'ok' })
-        this.written.inc(undefined, lines.length)
+        this.written.inc(undefined, count)
         if (this.failing) this.log.info({ attempt }, 'influxdb writes recovered')
         this.failing = false
         this.deliveredAll = true
@@ -136,7 +143,7 @@ export class InfluxWriter {
         const status = err instanceof HttpError ? err.statusCode : undefined
         if (!verdict.retry) {
           this.batches.inc({ result: 'split' })
-          await this.narrow(lines, err)
+          await this.narrow(lines(), err)
           this.deliveredAll = true
           return
         }
@@ -144,7 +151,7 @@ export class InfluxWriter {
         this.retries.inc({ reason: status ? String(status) : 'network' })
         const delay = verdict.delayMs ?? backoffMs(attempt, this.opts.minRetryMs, this.opts.maxRetryMs)
         if (!this.failing || attempt % 10 === 0) {
-          this.log.warn({ err: (err as Error).message, status, attempt, delayMs: delay, lines: lines.length }, 'influxdb write failed, retrying')
+          this.log.warn({ err: (err as Error).message, status, attempt, delayMs: delay, lines: count }, 'influxdb write failed, retrying')
         }
         this.failing = true
         await this.sleep(delay)
@@ -163,15 +170,24 @@ export class InfluxWriter {
       return
     }
     const mid = Math.ceil(lines.length / 2)
-    await this.deliver(lines.slice(0, mid))
-    await this.deliver(lines.slice(mid))
+    for (const half of [lines.slice(0, mid), lines.slice(mid)]) await this.deliver(Buffer.from(half.join('\n')), half.length, () => half)
   }
 
-  private async post(lines: string[]): Promise<void> {
-    await this.influx.transport.request(this.path, lines.join('\n'), {
-      method: 'POST',
-      headers: { 'content-type': 'text/plain; charset=utf-8' },
-      gzipThreshold: 1_000,
+  /**
+   * One POST through the client's transport. The body is gzipped here, at level 1: on these
+   * repetitive lines it compresses nearly as well as the default level at a fraction of the CPU.
+   * `send` takes the bytes as they are (its Buffer.from accepts a Buffer; typed as string).
+   */
+  private async post(body: Buffer): Promise<void> {
+    const gzipped = body.length >= GZIP_MIN_BYTES
+    const payload = gzipped ? await gzipAsync(body, { level: GZIP_LEVEL }) : body
+    await new Promise<void>((resolve, reject) => {
+      this.influx.transport.send(
+        this.path,
+        payload as unknown as string,
+        { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8', ...(gzipped ? { 'content-encoding': 'gzip' } : {}) } },
+        { complete: () => resolve(), error: (err) => reject(err) },
+      )
     })
   }
 }
