@@ -12,7 +12,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { availableParallelism, loadavg } from 'node:os'
-import { type BrokerUnderTest, cpuSeconds, rssBytes, startMosquittoBench, startSuanyang } from './lib/brokers.js'
+import { type BrokerUnderTest, cpuSeconds, nodeMemory, rssBytes, rssParts, startMosquittoBench, startSuanyang } from './lib/brokers.js'
 import { COST_N, benchFixture } from './lib/fixture.js'
 import { CONNECT_CONCURRENCY, type RunResult, type Target, closedLoop, fixedRate, idleFleet } from './lib/load.js'
 
@@ -63,6 +63,17 @@ async function measure(b: BrokerUnderTest, run: () => Promise<RunResult>): Promi
   }
 }
 
+/** Where the RSS is: anonymous vs file-backed pages, threads, and for Node the V8 heap and buffers (MB). */
+async function memoryBreakdown(b: BrokerUnderTest): Promise<string> {
+  const parts = await rssParts(b.pid)
+  let line = `anon ${fmt(parts.anonMb, 1)} MB, file ${fmt(parts.fileMb, 1)} MB, ${parts.threads} threads`
+  if (b.httpPort !== undefined) {
+    const u = await nodeMemory(b.httpPort).catch(() => undefined)
+    if (u) line += `; heap used ${fmt(u.heap_used ?? Number.NaN, 1)} of ${fmt(u.heap_total ?? Number.NaN, 1)} MB, external ${fmt(u.external ?? Number.NaN, 1)} MB (array buffers ${fmt(u.array_buffers ?? Number.NaN, 1)} MB)`
+  }
+  return line
+}
+
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a')
 const mb = (bytes: number) => bytes / 1024 / 1024
@@ -77,7 +88,10 @@ async function main(): Promise<void> {
   const target = (b: BrokerUnderTest): Target => ({ port: b.port, devices: fixture.devices, ingest: fixture.ingest, farm: fixture.farm })
   const fresh = new Map<string, number>()
   try {
-    for (const b of brokers) fresh.set(b.name, await rssBytes(b.pid))
+    for (const b of brokers) {
+      fresh.set(b.name, await rssBytes(b.pid))
+      log(`start  ${b.name.padEnd(16)} RSS ${fmt(mb(fresh.get(b.name) ?? 0), 1)} MB: ${await memoryBreakdown(b)}`)
+    }
 
     const scenarios = {
       qos0: (b: BrokerUnderTest) => closedLoop(target(b), { qos: 0, publishers: PUBLISHERS, window: WINDOW, warmupMs: 1_000, measureMs: 4_000 }),
@@ -106,6 +120,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 3_000)) // let births, wills and subscriptions settle
       idle.set(b.name, { rss: await rssBytes(b.pid), seconds: fleet.seconds, connected: fleet.connected, retried: fleet.retried })
       log(`idle   ${b.name.padEnd(16)} ${fleet.connected} devices connected in ${fmt(fleet.seconds, 1)} s (${CONNECT_CONCURRENCY} at a time, ${fleet.retried} retries after CONNACK 3), RSS ${fmt(mb((idle.get(b.name)?.rss ?? 0)), 1)} MB`)
+      log(`       ${' '.repeat(16)} ${await memoryBreakdown(b)}`)
       await fleet.close()
     }
 

@@ -3,17 +3,16 @@
  * logged reason and a counter for every refusal. The decisions themselves live in acl.ts,
  * client-id.ts and throttle.ts; this file only adapts them to Aedes' callbacks.
  */
-import { createHash } from 'node:crypto'
 import type { Aedes, AuthenticateError, Client } from 'aedes'
 import type { AccountStore, Identity } from '../runtime/accounts.js'
 import type { DeadLetterStore } from '../runtime/deadletter.js'
 import type { Logger } from '../runtime/logger.js'
-import { safeEqual } from '../runtime/secrets.js'
 import { canPublish, canReceive, canSubscribe } from './acl.js'
 import { clientIdAllowed } from './client-id.js'
 import type { BrokerConfig } from './config.js'
 import { holdUntilConnack } from './connack-first.js'
 import { keepOutOfOrderDeliveries } from './dedupe.js'
+import { slimSettings } from './lean.js'
 import { LogLimiter } from './log-limit.js'
 import { type BrokerMetrics, ChannelTally } from './metrics.js'
 import { type PatchableStore, patchStore } from './store-patches.js'
@@ -48,8 +47,6 @@ export function remoteAddress(client: Client): string {
   return client.req?.socket.remoteAddress ?? conn.remoteAddress ?? 'unknown'
 }
 
-const digest = (password: string) => createHash('sha256').update(password).digest('hex')
-
 export interface HookDeps {
   config: BrokerConfig
   accounts: AccountStore
@@ -73,8 +70,6 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
   const identities = new WeakMap<Client, Identity>()
   const throttle = new AuthThrottle({ limit: config.BROKER_AUTH_FAIL_LIMIT, windowMs: config.BROKER_AUTH_FAIL_WINDOW_MS, maxKeys: 100_000 })
   const floodLog = new LogLimiter(10_000)
-  /** username -> digest of a password already proven by scrypt: reconnects cost no scrypt. */
-  const proven = new Map<string, string>()
   /** Unproven passwords being hashed, per remote address. */
   const pendingChecks = new Map<string, number>()
   let inflight = 0
@@ -102,7 +97,11 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
     keepalives.set(client, packet.keepalive ?? 0)
     done(null, true)
   }
-  broker.on('connackSent', (_packet, client) => releases.get(client)?.())
+  broker.on('connackSent', (_packet, client) => {
+    releases.get(client)?.()
+    releases.delete(client)
+    slimSettings(client) // the CONNECT packet (password included) is no longer needed
+  })
 
   const overLimit = (client: Client): { reason: string; code: number } | undefined => {
     if (broker.connectedClients >= config.BROKER_MAX_CONNECTIONS) {
@@ -112,6 +111,7 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
     // [MQTT-3.1.2-24] keepalive 0 turns the broker's liveness check off: a dead 4G link would then
     // hold its session and never fire its Last Will, so it is refused, as is a very long one.
     const keepalive = keepalives.get(client) ?? 0
+    keepalives.delete(client)
     if (keepalive === 0 || keepalive > config.BROKER_MAX_KEEPALIVE_S) {
       limit('keepalive', { clientId: client.id, keepalive, max: config.BROKER_MAX_KEEPALIVE_S }, 'connection refused: keepalive out of range')
       return { reason: 'keepalive out of range', code: NOT_AUTHORIZED }
@@ -137,8 +137,7 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
     const blocked = throttle.blockedFor(addressKey, t) > 0 ? 'throttled address' : throttle.blockedFor(userKey, t) > 0 ? 'throttled username' : undefined
     // An account that already proved this password gets in even from a throttled address: many
     // devices share one carrier-NAT address, and a storm from it must not lock them out.
-    const known = proven.get(username)
-    const cheap = known !== undefined && safeEqual(known, digest(secret))
+    const cheap = accounts.isProven(username, secret)
     // Refused before any scrypt work: the throttle bounds what a storm costs.
     if (blocked !== undefined && !cheap) return refuse(blocked, NOT_AUTHORIZED, true)
     // A bounded number of unproven secrets of one address are hashed at a time, so a storm of
@@ -159,7 +158,6 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
         if (!identity) {
           throttle.fail(addressKey, now())
           throttle.fail(userKey, now())
-          if (proven.get(username) === digest(secret)) proven.delete(username)
           return refuse('bad username or password')
         }
         // The longest account name owns a client id: nobody takes over another's session.
@@ -183,7 +181,6 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
           }
         }
         throttle.succeed(userKey)
-        proven.set(username, digest(secret))
         identities.set(client, identity)
         done(null, true)
       },

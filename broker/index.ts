@@ -9,6 +9,7 @@ import { defineService } from '../runtime/service.js'
 import { BrokerEnv } from './config.js'
 import { holdAcksUntilSafe } from './durable-ack.js'
 import { type AedesInternals, installHooks } from './hooks.js'
+import { leanCodec } from './lean.js'
 import { type Listener, listenTcp, listenTls, listenWs } from './listeners.js'
 import { brokerMetrics } from './metrics.js'
 import { openStorage } from './persistence.js'
@@ -25,6 +26,7 @@ export const brokerService = defineService({
   env: BrokerEnv,
   async start(config, ctx) {
     const { log, metrics } = ctx
+    leanCodec() // before the first packet is parsed or written (see lean.ts)
     const storage = openStorage({
       dataDir: ctx.common.DATA_DIR,
       redisUrl: config.REDIS_URL,

@@ -120,6 +120,17 @@ export class AccountStore {
     return undefined
   }
 
+  /**
+   * True when this password already passed scrypt for this account (and the account's hash has
+   * not changed since): the broker lets such logins past its storm throttles, and they cost no scrypt.
+   */
+  isProven(username: string, password: string): boolean {
+    const known = this.verified.get(username)
+    if (known === undefined) return false
+    const hash = this.data.devices[username]?.hash ?? this.data.users[username]?.hash
+    return known.hash === hash && safeEqual(known.digest, digest(password))
+  }
+
   private async check(username: string, password: string, hash: string): Promise<boolean> {
     const known = this.verified.get(username)
     if (known && known.hash === hash) return safeEqual(known.digest, digest(password))

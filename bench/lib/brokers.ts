@@ -17,6 +17,8 @@ export interface BrokerUnderTest {
   name: string
   port: number
   pid: number
+  /** Our broker's HTTP port (/metrics), for the memory breakdown; absent for Mosquitto. */
+  httpPort?: number
   stop(): Promise<void>
 }
 
@@ -25,6 +27,21 @@ export async function rssBytes(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
   const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]
   return Number(kb) * 1024
+}
+
+/** Where a process's resident memory is, MB: anonymous (heaps, buffers) vs file-backed (the binary, libraries). */
+export async function rssParts(pid: number): Promise<{ anonMb: number; fileMb: number; threads: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? Number.NaN)
+  return { anonMb: kb('RssAnon') / 1024, fileMb: (kb('RssFile') + kb('RssShmem')) / 1024, threads: kb('Threads') }
+}
+
+/** process.memoryUsage() of our broker, MB by kind, read from its /metrics (nodejs_memory_bytes). */
+export async function nodeMemory(httpPort: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()
+  const out: Record<string, number> = {}
+  for (const m of text.matchAll(/^nodejs_memory_bytes\{kind="(\w+)"\} (\d+)/gm)) out[m[1] ?? ''] = Number(m[2]) / 1024 / 1024
+  return out
 }
 
 /** CPU time a process has used (user + system), seconds. Linux clock ticks are 1/100 s. */
@@ -52,7 +69,12 @@ async function whenListening(daemon: Daemon, port: number, timeoutMs = 30_000): 
   return false
 }
 
-async function launch(name: string, start: (port: number) => Promise<Daemon>, cleanup: () => Promise<void>): Promise<BrokerUnderTest> {
+async function launch(
+  name: string,
+  start: (port: number) => Promise<Daemon>,
+  cleanup: () => Promise<void>,
+  httpPort?: number,
+): Promise<BrokerUnderTest> {
   let tail = ''
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = await freePort()
@@ -62,6 +84,7 @@ async function launch(name: string, start: (port: number) => Promise<Daemon>, cl
         name,
         port,
         pid: daemon.pid,
+        ...(httpPort === undefined ? {} : { httpPort }),
         async stop() {
           await daemon.stop({ graceMs: 10_000 })
           await cleanup()
@@ -80,6 +103,7 @@ export async function startSuanyang(fixture: Fixture, nodeFlags: string[] = []):
   const dataDir = await mkdtemp(join(tmpdir(), 'suanyang-bench-data-'))
   const keep = removeOnExit(dataDir)
   await copyFile(fixture.accountsFile, join(dataDir, 'accounts.json'))
+  const httpPort = await freePort()
   return launch(
     nodeFlags.length ? `suanyang ${nodeFlags.join(' ')}` : 'suanyang (aedes)',
     async (port) =>
@@ -92,7 +116,7 @@ export async function startSuanyang(fixture: Fixture, nodeFlags: string[] = []):
           DATA_DIR: dataDir,
           MQTT_PORT: String(port),
           MQTT_WS_PORT: '0',
-          HTTP_PORT: '0',
+          HTTP_PORT: String(httpPort),
           HOST: '127.0.0.1',
           LOG_LEVEL: 'warn', // Mosquitto logs only errors and warnings too
         },
@@ -101,6 +125,7 @@ export async function startSuanyang(fixture: Fixture, nodeFlags: string[] = []):
       await rm(dataDir, { recursive: true, force: true })
       keep()
     },
+    httpPort,
   )
 }
 
