@@ -1,5 +1,6 @@
 # One image for every service: `docker run suanyang:local start broker`, `start ingest alerts`...
-# TypeScript runs through tsx (a runtime dependency, bin/suanyang.js), so there is no build step.
+# TypeScript is transpiled by bin/suanyang.js into node_modules/.cache on first run (esbuild, via
+# tsx); the image does it once at build time, so the unprivileged user never has to.
 # Node 22 LTS, pinned; slim Debian, because the native modules (classic-level) ship glibc prebuilds.
 FROM node:22.14.0-bookworm-slim AS deps
 WORKDIR /app
@@ -7,12 +8,16 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:22.14.0-bookworm-slim
+# MALLOC_MMAP_THRESHOLD_: scrypt's 16 MiB buffers go back to the system after each login check
+# (glibc otherwise keeps them per thread: measured 111 MB vs 42 MB RSS after 400 checks).
 ENV NODE_ENV=production \
     DATA_DIR=/data \
-    HTTP_PORT=8080
+    HTTP_PORT=8080 \
+    MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY . .
+RUN node bin/suanyang.js help > /dev/null
 # DATA_DIR holds the spool and the broker accounts: owned by the unprivileged user, and a volume.
 RUN mkdir -p /data && chown node:node /data
 USER node
