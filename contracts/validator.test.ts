@@ -9,6 +9,7 @@ import type { z } from 'zod'
 import { describe, expect, it } from 'vitest'
 import { validAck, validCommand, validEvent, validPump, validSoil, validStatus, validWaterbank } from './fixtures.js'
 import { Command, CommandAck, DeviceEvent, PumpTelemetry, SoilTelemetry, Status, WaterbankTelemetry } from './payloads.js'
+import { weirdValues } from '../test/helpers/weird-values.js'
 import { codePoints, compileFastCheck, fastCheckFor } from './validator.js'
 
 const CASES = 1_500
@@ -25,13 +26,7 @@ const edgeStrings = fc.constantFrom('', 'a', pair, pair.repeat(64), `${pair.repe
 
 /** The fuzz test's weird values, and a few more. */
 const weird = fc.oneof(
-  fc.double(),
-  fc.integer(),
-  fc.string(),
-  fc.constant(null),
-  fc.boolean(),
-  fc.constantFrom(-1, 1e308, -0, 4096, 10_001, 'running', 'DRY_RUN', '12.5'),
-  fc.array(fc.integer(), { maxLength: 3 }),
+  ...weirdValues,
   fc.constantFrom(Number.NaN, Infinity, -Infinity, 2 ** 53, 1_577_836_800_000, 4_102_444_800_000, 4_102_444_800_001, 1_577_836_799_999.5, undefined),
   fc.constantFrom('fault', 'idle', 'OVERTEMP', 'start', 'reboot', 'c-1'),
   edgeStrings,

@@ -11,6 +11,7 @@ import { DeadLetterStore } from '../runtime/deadletter.js'
 import { type TestApp, addDevice, startTestApp } from './helpers/app.js'
 import { type InfluxHandle, startInflux } from './helpers/influx.js'
 import { waitFor } from './helpers/wait-for.js'
+import { weirdValues } from './helpers/weird-values.js'
 
 const CASES = 1_000
 const T0 = Date.UTC(2026, 3, 1)
@@ -27,15 +28,7 @@ afterAll(async () => {
 })
 
 const fieldNames = Object.keys(validPump).filter((k) => !['ts', 'seq', 'boot'].includes(k))
-const weird = fc.oneof(
-  fc.double(),
-  fc.integer(),
-  fc.string(),
-  fc.constant(null),
-  fc.boolean(),
-  fc.constantFrom(-1, 1e308, -0, 4096, 10_001, 'running', 'DRY_RUN', '12.5'),
-  fc.array(fc.integer(), { maxLength: 3 }),
-)
+const weird = fc.oneof(...weirdValues)
 /** A valid reading with a few fields replaced or removed. */
 const mutated = fc
   .record({ changes: fc.dictionary(fc.constantFrom(...fieldNames), fc.option(weird, { nil: undefined }), { maxKeys: 3 }), extra: fc.option(fc.jsonValue()) })
