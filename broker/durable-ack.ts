@@ -12,16 +12,21 @@
  * object at each call, so PUBACKs to this broker's connections are held there; the `publish`
  * that follows each one (same client, same packet id) says which message it belongs to.
  */
+import { createRequire } from 'node:module'
 import type { Aedes, Client } from 'aedes'
-import mqttPacket from 'mqtt-packet'
+import type * as MqttPacket from 'mqtt-packet'
 import type { WriteBehind } from './queue-store.js'
 
-type WriteToStream = (packet: mqttPacket.Packet, stream: Stream, opts?: Opts) => boolean
+// The mqtt-packet Aedes itself loads (as lean.ts does): a second copy would be patched in vain.
+const require = createRequire(import.meta.url)
+const mqttPacket = createRequire(require.resolve('aedes'))('mqtt-packet') as typeof MqttPacket
+
+type WriteToStream = (packet: MqttPacket.Packet, stream: Stream, opts?: Opts) => boolean
 type Stream = Parameters<typeof mqttPacket.writeToStream>[1]
 type Opts = Parameters<typeof mqttPacket.writeToStream>[2]
 
 interface HeldAck {
-  packet: mqttPacket.Packet
+  packet: MqttPacket.Packet
   opts: Opts
   ready: boolean
 }
