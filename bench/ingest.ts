@@ -220,7 +220,9 @@ async function main(): Promise<void> {
     const ingestAccount = await accounts.serviceCredentials('ingest')
 
     const mqttPort = await freePort()
-    const broker = await startService('broker', { DATA_DIR: dataDir, MQTT_PORT: String(mqttPort), MQTT_WS_PORT: '0' }, nodeArgs('broker'))
+    // BROKER_* settings of this shell reach the broker (experiments: BROKER_QUEUE_HOLD_MS=200 ...)
+    const brokerEnv = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('BROKER_') && e[1] !== undefined))
+    const broker = await startService('broker', { ...brokerEnv, DATA_DIR: dataDir, MQTT_PORT: String(mqttPort), MQTT_WS_PORT: '0' }, nodeArgs('broker'))
     cleanups.push(() => broker.stop())
     const base = { warmupMs: opts.warmupMs, measureMs: opts.measureMs, window: opts.window, drainTimeoutMs: opts.drainTimeoutMs, stallMs: opts.stallMs, mqttPort, pids: { broker: broker.daemon.pid, influxd: influx.pid }, influx, log }
     const env: Env = { influx, tap, dataDir, mqttPort, base }
@@ -249,6 +251,11 @@ async function main(): Promise<void> {
         }
       }
     }
+    // Queued QoS 1 copies for ingest's session the broker had to write to disk (all steps).
+    const bm = await broker.metrics().catch(() => ({}) as Record<string, number>)
+    const queue = { written: bm['mqtt_queue_messages_total{outcome="written"}'] ?? 0, inMemory: bm['mqtt_queue_messages_total{outcome="acknowledged_in_memory"}'] ?? 0 }
+    extra.brokerQueue = queue
+    log(`broker queue: ${queue.written} messages written to disk, ${queue.inMemory} acknowledged in memory`)
     extra.brokerHwmBytes = sampleProc(broker.daemon.pid)?.hwmBytes
     extra.influxdHwmBytes = influx.pid === undefined ? undefined : sampleProc(influx.pid)?.hwmBytes
     extra.brokerWarnings = broker.logs.filter((l) => l.level >= 40).slice(0, 20)

@@ -23,11 +23,16 @@ export const BrokerEnv = z.object({
   BROKER_AUTH_PENDING_PER_ADDRESS: positiveInt(16),
   BROKER_AUTH_FAIL_WINDOW_MS: positiveInt(60_000),
   /**
-   * A QoS 1 message queued for a persistent session waits this long in memory for its PUBACK
-   * before it is written to disk (level persistence; most are acknowledged sooner and never are).
-   * The device's PUBACK waits for one or the other, so this is also the longest it waits.
+   * A QoS 1 message queued for a disconnected persistent session waits this long in memory
+   * before it is written to disk (level persistence). The device's PUBACK waits for the disk or
+   * the subscriber's PUBACK, so this is also how long a device waits while ingest is away.
    */
   BROKER_QUEUE_FLUSH_MS: positiveInt(200),
+  /**
+   * The same for a connected session: its PUBACK usually comes within milliseconds, and a
+   * broker that wrote every late one to disk spent its CPU there when it was busiest.
+   */
+  BROKER_QUEUE_HOLD_MS: positiveInt(5_000),
   /** redis://host:port: persistence and message routing shared by several broker processes. */
   REDIS_URL: optionalString(),
 })

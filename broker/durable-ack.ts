@@ -8,22 +8,14 @@
  * [MQTT-4.6.0-2]. A connection that closes first loses its held PUBACKs: the device sends those
  * readings again, and ingest drops the duplicates by (device, boot, seq).
  *
- * How: Aedes writes every packet with mqtt-packet's `writeToStream`, looked up on the module
- * object at each call, so PUBACKs to this broker's connections are held there; the `publish`
- * that follows each one (same client, same packet id) says which message it belongs to.
+ * How: Aedes writes every packet with mqtt-packet's `writeToStream`, which fast-write.ts
+ * replaces, so PUBACKs to this broker's connections are held there; the `publish` that follows
+ * each one (same client, same packet id) says which message it belongs to.
  */
-import { createRequire } from 'node:module'
 import type { Aedes, Client } from 'aedes'
 import type * as MqttPacket from 'mqtt-packet'
+import { type Opts, type Stream, installFastWrite, writePacket } from './fast-write.js'
 import type { WriteBehind } from './queue-store.js'
-
-// The mqtt-packet Aedes itself loads (as lean.ts does): a second copy would be patched in vain.
-const require = createRequire(import.meta.url)
-const mqttPacket = createRequire(require.resolve('aedes'))('mqtt-packet') as typeof MqttPacket
-
-type WriteToStream = (packet: MqttPacket.Packet, stream: Stream, opts?: Opts) => boolean
-type Stream = Parameters<typeof mqttPacket.writeToStream>[1]
-type Opts = Parameters<typeof mqttPacket.writeToStream>[2]
 
 interface HeldAck {
   packet: MqttPacket.Packet
@@ -40,31 +32,23 @@ interface Connection {
 }
 
 const connections = new WeakMap<Stream, Connection>()
-let write: WriteToStream | undefined
 
-/** Patched once per process; streams that are not a broker connection pass straight through. */
-function patchWriteToStream(): WriteToStream {
-  if (write) return write
-  const original: WriteToStream = mqttPacket.writeToStream.bind(mqttPacket)
-  const patched: WriteToStream = (packet, stream, opts) => {
-    const conn = packet.cmd === 'puback' ? connections.get(stream) : undefined
-    if (!conn || conn.closed || packet.messageId === undefined) return original(packet, stream, opts)
-    const held: HeldAck = { packet, opts, ready: false }
-    conn.queue.push(held)
-    const same = conn.awaiting.get(packet.messageId)
-    if (same) same.push(held)
-    else conn.awaiting.set(packet.messageId, [held])
-    return true
-  }
-  mqttPacket.writeToStream = Object.assign(patched, { cacheNumbers: mqttPacket.writeToStream.cacheNumbers })
-  write = original
-  return original
+/** Keeps back PUBACKs to this broker's connections; other streams pass straight through. */
+function hold(packet: MqttPacket.Packet, stream: Stream, opts: Opts): boolean {
+  const conn = packet.cmd === 'puback' ? connections.get(stream) : undefined
+  if (!conn || conn.closed || packet.messageId === undefined) return false
+  const held: HeldAck = { packet, opts, ready: false }
+  conn.queue.push(held)
+  const same = conn.awaiting.get(packet.messageId)
+  if (same) same.push(held)
+  else conn.awaiting.set(packet.messageId, [held])
+  return true
 }
 
-function release(conn: Connection, stream: Stream, send: WriteToStream): void {
+function release(conn: Connection, stream: Stream): void {
   while (conn.queue[0]?.ready) {
     const held = conn.queue.shift()!
-    if (!conn.closed) send(held.packet, stream, held.opts)
+    if (!conn.closed) writePacket(held.packet, stream, held.opts)
   }
 }
 
@@ -78,7 +62,7 @@ interface PublishPacket {
 type Publish = (packet: PublishPacket, client: Client | null, done: (err?: Error | null) => void) => void
 
 export function holdAcksUntilSafe(broker: Aedes, queue: Pick<WriteBehind, 'whenSafe' | 'cancel'>): void {
-  const send = patchWriteToStream()
+  installFastWrite(hold)
   const internals = broker as unknown as { id: string; counter: number; publish: Publish }
   broker.on('client', (client) => connections.set(client.conn as Stream, { queue: [], awaiting: new Map(), closed: false }))
   broker.on('clientDisconnect', (client) => {
@@ -99,7 +83,7 @@ export function holdAcksUntilSafe(broker: Aedes, queue: Pick<WriteBehind, 'whenS
     packet.brokerCounter = ++internals.counter
     queue.whenSafe(packet.brokerId, packet.brokerCounter, () => {
       held.ready = true
-      release(conn, client.conn as Stream, send)
+      release(conn, client.conn as Stream)
     })
     publish(packet, client, (err) => {
       // Not routed: no PUBACK. Aedes closes the connection; the device will send it again.

@@ -7,7 +7,7 @@ import type { Aedes, AuthenticateError, Client } from 'aedes'
 import type { AccountStore, Identity } from '../runtime/accounts.js'
 import type { DeadLetterStore } from '../runtime/deadletter.js'
 import type { Logger } from '../runtime/logger.js'
-import { canPublish, canReceive, canSubscribe } from './acl.js'
+import { type Decision, canPublish, canReceive, canSubscribe } from './acl.js'
 import { clientIdAllowed } from './client-id.js'
 import type { BrokerConfig } from './config.js'
 import { holdUntilConnack } from './connack-first.js'
@@ -193,6 +193,17 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
     )
   }
 
+  // A device publishes on two or three topics: its last verdict is kept (canPublish is pure in
+  // identity, topic and retain, and a connection's identity never changes).
+  const lastVerdict = new WeakMap<Client, { topic: string; retain: boolean; verdict: Decision }>()
+  const publishVerdict = (client: Client, who: Identity, topic: string, retain: boolean): Decision => {
+    const last = lastVerdict.get(client)
+    if (last !== undefined && last.topic === topic && last.retain === retain) return last.verdict
+    const verdict = canPublish(who, topic, retain)
+    lastVerdict.set(client, { topic, retain, verdict })
+    return verdict
+  }
+
   broker.authorizePublish = (client, packet, done) => {
     if (client === null) return done(null) // the broker's own will of a dead cluster node
     const who = identities.get(client)
@@ -200,7 +211,7 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
       packet.payload.length > config.BROKER_MAX_PAYLOAD_BYTES
         ? { ok: false as const, reason: 'payload over the size limit' }
         : who
-          ? canPublish(who, packet.topic, packet.retain)
+          ? publishVerdict(client, who, packet.topic, packet.retain)
           : { ok: false as const, reason: 'not authenticated' }
     if (verdict.ok) {
       inflight += 1

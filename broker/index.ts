@@ -8,6 +8,7 @@ import { DeadLetterStore } from '../runtime/deadletter.js'
 import { defineService } from '../runtime/service.js'
 import { BrokerEnv } from './config.js'
 import { holdAcksUntilSafe } from './durable-ack.js'
+import { installFastWrite } from './fast-write.js'
 import { type AedesInternals, installHooks } from './hooks.js'
 import { leanCodec } from './lean.js'
 import { type Listener, listenTcp, listenTls, listenWs } from './listeners.js'
@@ -31,6 +32,7 @@ export const brokerService = defineService({
       dataDir: ctx.common.DATA_DIR,
       redisUrl: config.REDIS_URL,
       queueFlushMs: config.BROKER_QUEUE_FLUSH_MS,
+      queueHoldMs: config.BROKER_QUEUE_HOLD_MS,
       onError: (err) => log.error({ err }, 'broker queue write failed'),
     })
     const broker = await Aedes.createBroker({
@@ -41,6 +43,7 @@ export const brokerService = defineService({
       connectTimeout: config.BROKER_CONNECT_TIMEOUT_MS,
       concurrency: 1_000,
     })
+    installFastWrite()
     if (storage.queue) holdAcksUntilSafe(broker, storage.queue)
     // Aedes reports persistence failures as 'error' events: unhandled, they would end the process.
     const events = broker as unknown as EventEmitter
@@ -49,6 +52,7 @@ export const brokerService = defineService({
     const deadLetters = DeadLetterStore.forDataDir(ctx.common.DATA_DIR, ctx.now, (err) => log.error({ err }, 'dead-letter write failed'))
     const hooks = installHooks(broker, { config, accounts: ctx.accounts, log, metrics: m, deadLetters, now: ctx.now })
     const internals = broker as unknown as AedesInternals
+    storage.queue?.knowConnected((clientId) => internals.clients[clientId]?.connected === true)
 
     // Counted from Aedes' own client table when scraped: always consistent, O(clients) per scrape.
     // This gauge is registered before the message counters, so its collector also brings them up

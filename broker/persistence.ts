@@ -52,8 +52,9 @@ function redisOptions(url: string): Record<string, unknown> {
 export interface StorageOptions {
   dataDir: string
   redisUrl?: string | undefined
-  /** How long a queued QoS 1 message may wait in memory for its PUBACK before it is written. */
+  /** How long a queued QoS 1 message may wait in memory for its PUBACK before it is written: subscriber away, and connected. */
   queueFlushMs: number
+  queueHoldMs?: number
   onError(err: unknown): void
 }
 
@@ -75,7 +76,11 @@ export function openStorage(opts: StorageOptions): BrokerStorage {
   const db = new Level(join(opts.dataDir, 'broker'))
   const persistence = persistenceLevel(db)
   indexRetained(persistence as unknown as RetainedStore)
-  const queue = writeBehind(persistence as unknown as QueueStore, db as unknown as LevelBatch, { flushMs: opts.queueFlushMs, onError: opts.onError })
+  const queue = writeBehind(persistence as unknown as QueueStore, db as unknown as LevelBatch, {
+    flushMs: opts.queueFlushMs,
+    ...(opts.queueHoldMs === undefined ? {} : { holdMs: opts.queueHoldMs }),
+    onError: opts.onError,
+  })
   db.clear(OLD_ID_RANGE).catch(opts.onError)
   return {
     persistence,

@@ -163,6 +163,43 @@ describe('write-behind queue for persistent sessions', () => {
     expect(safe).toEqual(['b', 'a'])
   })
 
+  it('a connected subscriber gets holdMs to acknowledge, a disconnected one flushMs', async () => {
+    const online = new Set(['ingest'])
+    const q = writeBehind(store, db as unknown as LevelBatch, { flushMs: 100, holdMs: 1_000, onError: (e) => errors.push(e) })
+    q.knowConnected((id) => online.has(id))
+    const safe: number[] = []
+    const a = packet()
+    q.whenSafe('b1', a.brokerCounter, () => safe.push(a.brokerCounter))
+    await store.outgoingEnqueueCombi([{ clientId: 'ingest' }, { clientId: 'console' }], a)
+    await vi.advanceTimersByTimeAsync(100)
+    expect([...db.rows.keys()]).toEqual(['outgoing:console:b1:0000000000000001']) // console is away
+    expect(safe).toEqual([]) // ingest's copy waits for its PUBACK
+    await vi.advanceTimersByTimeAsync(800)
+    expect(db.rows.size).toBe(1)
+    await vi.advanceTimersByTimeAsync(100)
+    expect([...db.rows.keys()].sort()).toEqual(['outgoing:console:b1:0000000000000001', KEY(1)]) // 1 s: on disk after all
+    expect(safe).toEqual([1])
+
+    // Ingest goes away while one of its messages waits: written at the next flush, not after holdMs.
+    const b = packet()
+    await store.outgoingEnqueue({ clientId: 'ingest' }, b)
+    await vi.advanceTimersByTimeAsync(200)
+    expect(db.rows.has(KEY(2))).toBe(false)
+    online.delete('ingest')
+    await vi.advanceTimersByTimeAsync(100)
+    expect(db.rows.has(KEY(2))).toBe(true)
+    expect(q.pending()).toBe(0)
+  })
+
+  it('a connected subscriber that falls behind by maxPending messages has them written anyway', async () => {
+    const q = writeBehind(store, db as unknown as LevelBatch, { flushMs: 100, holdMs: 60_000, maxPending: 3, onError: (e) => errors.push(e) })
+    q.knowConnected(() => true)
+    for (let i = 0; i < 3; i++) await store.outgoingEnqueue({ clientId: 'ingest' }, packet())
+    await vi.advanceTimersByTimeAsync(0)
+    expect(db.rows.size).toBe(3)
+    expect(q.pending()).toBe(0)
+  })
+
   it('a long backlog is written in batches of maxPending without waiting for the timer', async () => {
     open(3)
     for (let i = 0; i < 7; i++) await store.outgoingEnqueue({ clientId: 'ingest' }, packet())

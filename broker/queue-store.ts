@@ -5,11 +5,19 @@
  * delivers it: aedes-persistence-level then costs three puts, two gets and two deletes per message
  * (msgpack each time), and the ingest service, a persistent session that acknowledges within
  * milliseconds, made that ~85 % of the broker's CPU (bench/README.md). Here a message waits in
- * memory for `flushMs`; if the subscriber acknowledges it by then, it never touches the disk.
- * What is still unacknowledged is written in one batch, in the same keys and encoding as
- * aedes-persistence-level, which still reads the queue back (outgoingStream) after a reconnect
- * or a restart. Which packet id a delivery got lives in memory only: after a restart the queue
- * is delivered again under new ids, as QoS 1 allows.
+ * memory; if the subscriber acknowledges it in time, it never touches the disk. What is still
+ * unacknowledged is written in one batch, in the same keys and encoding as aedes-persistence-level,
+ * which still reads the queue back (outgoingStream) after a reconnect or a restart. Which packet
+ * id a delivery got lives in memory only: after a restart the queue is delivered again under new
+ * ids, as QoS 1 allows.
+ *
+ * How long "in time" is depends on the subscriber. Offline: `flushMs`, so the devices get their
+ * PUBACKs (durable-ack.ts) and can let go of those readings. Connected: `holdMs`, much longer.
+ * A connected ingest acknowledges within milliseconds, but its fsync sometimes stalls for a few
+ * hundred while InfluxDB compacts on the same disk; writing those messages then cost the broker
+ * most of its CPU exactly when it was busiest (measured: 124 -> 61 us a reading at a 25,000/s
+ * offer, bench/README.md). Holding them instead only delays those devices' PUBACKs, which slows
+ * the devices down: backpressure, not work. `maxPending` bounds the memory either way.
  *
  * A broker killed without a shutdown (SIGKILL, power) loses what only this memory held; the
  * devices have not been told it was received (durable-ack.ts holds their PUBACKs until then),
@@ -51,7 +59,16 @@ export interface LevelBatch {
 
 /** Key layout of aedes-persistence-level 9 (outgoingKey): the queue sorts by broker counter. */
 const clientPrefix = (clientId: string) => `outgoing:${encodeURIComponent(clientId)}:`
-const keyOf = (clientId: string, brokerId: string, counter: number) => `${clientPrefix(clientId)}${brokerId}:${String(counter).padStart(16, '0')}`
+/** Client ids seen, with their key prefix (built for every message otherwise). */
+const prefixes = new Map<string, string>()
+const keyOf = (clientId: string, brokerId: string, counter: number) => {
+  let prefix = prefixes.get(clientId)
+  if (prefix === undefined) {
+    if (prefixes.size >= 10_000) prefixes.clear()
+    prefixes.set(clientId, (prefix = clientPrefix(clientId)))
+  }
+  return `${prefix}${brokerId}:${String(counter).padStart(16, '0')}`
+}
 
 /** Someone waiting until every queued copy of one message is acknowledged or on disk. */
 interface Waiter {
@@ -60,6 +77,9 @@ interface Waiter {
 }
 
 interface Pending {
+  clientId: string
+  /** When it was queued (ms). */
+  at: number
   packet: QueuedPacket
   /** In the batch being written now: an acknowledgement then has to delete it afterwards. */
   writing: boolean
@@ -86,10 +106,26 @@ export interface WriteBehind {
    */
   whenSafe(brokerId: string, brokerCounter: number, safe: () => void): void
   cancel(brokerId: string, brokerCounter: number): void
+  /** Tells which subscribers are connected (their messages may wait `holdMs`); until then none is. */
+  knowConnected(connected: (clientId: string) => boolean): void
 }
 
-export function writeBehind(store: QueueStore, db: LevelBatch, opts: { flushMs: number; maxPending?: number; onError(err: unknown): void }): WriteBehind {
+export interface WriteBehindOptions {
+  /** How long a message for a disconnected subscriber may wait in memory (ms). */
+  flushMs: number
+  /** How long a message for a connected subscriber may wait for its acknowledgement (ms). */
+  holdMs?: number
+  /** Messages in memory at most: past it everything is written at once. */
+  maxPending?: number
+  now?: () => number
+  onError(err: unknown): void
+}
+
+export function writeBehind(store: QueueStore, db: LevelBatch, opts: WriteBehindOptions): WriteBehind {
   const maxPending = opts.maxPending ?? 20_000
+  const holdMs = Math.max(opts.holdMs ?? opts.flushMs, opts.flushMs)
+  const now = opts.now ?? Date.now
+  let connected: (clientId: string) => boolean = () => false
   const pending = new Map<string, Pending>()
   let deletes: string[] = []
   /** Per client: packet id -> what was delivered under it, and key -> its current packet id. */
@@ -99,7 +135,8 @@ export function writeBehind(store: QueueStore, db: LevelBatch, opts: { flushMs: 
   let writing: Promise<void> | undefined
   let written = 0
   let skipped = 0
-  const waiters = new Map<string, Waiter>()
+  /** By broker id, then broker counter: no key string per message. */
+  const waiters = new Map<string, Map<number, Waiter>>()
   const settle = (p: Pending) => {
     const w = p.waiter
     p.waiter = undefined
@@ -108,23 +145,38 @@ export function writeBehind(store: QueueStore, db: LevelBatch, opts: { flushMs: 
 
   const schedule = () => {
     if (pending.size >= maxPending) void flush()
-    else timer ??= setTimeout(() => void flush(), opts.flushMs)
+    else timer ??= setTimeout(() => void flush(false), opts.flushMs)
   }
 
-  async function writeOnce(): Promise<void> {
+  /** all = false: only what has waited its time (flushMs, or holdMs for a connected subscriber). */
+  async function writeOnce(all: boolean): Promise<void> {
     if (timer) clearTimeout(timer)
     timer = undefined
     const ops: Parameters<LevelBatch['batch']>[0] = []
     const batch: Array<[string, Pending]> = []
+    const t = now()
+    const online = new Map<string, boolean>()
+    let held = false
     for (const [key, p] of pending) {
       if (p.writing) continue
+      if (!all && t - p.at < holdMs) {
+        let on = online.get(p.clientId)
+        if (on === undefined) online.set(p.clientId, (on = connected(p.clientId)))
+        if (on || t - p.at < opts.flushMs) {
+          held = true
+          continue
+        }
+      }
       p.writing = true
       batch.push([key, p])
       ops.push({ type: 'put', key, value: msgpack.encode(p.packet) })
     }
     for (const key of deletes) ops.push({ type: 'del', key })
     deletes = []
-    if (ops.length === 0) return
+    if (ops.length === 0) {
+      if (held) schedule()
+      return
+    }
     try {
       await db.batch(ops, { valueEncoding: 'buffer' })
     } catch (err) {
@@ -146,11 +198,11 @@ export function writeBehind(store: QueueStore, db: LevelBatch, opts: { flushMs: 
   }
 
   /** One batch at a time, so a delete never overtakes the put it undoes. */
-  function flush(): Promise<void> {
-    const run = (writing ?? Promise.resolve()).catch(() => undefined).then(writeOnce)
+  function flush(all = true): Promise<void> {
+    const run = (writing ?? Promise.resolve()).catch(() => undefined).then(() => writeOnce(all))
     writing = run
     void run.catch(() => {
-      if (pending.size > 0) timer ??= setTimeout(() => void flush(), Math.max(opts.flushMs, 1_000))
+      if (pending.size > 0) timer ??= setTimeout(() => void flush(false), Math.max(opts.flushMs, 1_000))
     }).finally(() => {
       if (writing === run) writing = undefined
     })
@@ -158,12 +210,13 @@ export function writeBehind(store: QueueStore, db: LevelBatch, opts: { flushMs: 
   }
 
   const enqueue = (clientIds: string[], packet: QueuedPacket) => {
-    const id = `${packet.brokerId}:${packet.brokerCounter}`
-    const waiter = waiters.get(id)
-    waiters.delete(id)
+    const ofBroker = waiters.get(packet.brokerId)
+    const waiter = ofBroker?.get(packet.brokerCounter)
+    if (waiter) ofBroker?.delete(packet.brokerCounter)
     if (waiter) waiter.copies = clientIds.length
     const copy = { ...packet }
-    for (const clientId of clientIds) pending.set(keyOf(clientId, packet.brokerId, packet.brokerCounter), { packet: copy, writing: false, cleared: false, waiter })
+    const at = now()
+    for (const clientId of clientIds) pending.set(keyOf(clientId, packet.brokerId, packet.brokerCounter), { clientId, at, packet: copy, writing: false, cleared: false, waiter })
     if (clientIds.length > 0) schedule()
     else waiter?.safe()
   }
@@ -235,10 +288,14 @@ export function writeBehind(store: QueueStore, db: LevelBatch, opts: { flushMs: 
     pending: () => pending.size,
     counts: () => ({ written, skipped }),
     whenSafe(brokerId, brokerCounter, safe) {
-      waiters.set(`${brokerId}:${brokerCounter}`, { copies: 0, safe })
+      const ofBroker = waiters.get(brokerId) ?? waiters.set(brokerId, new Map()).get(brokerId)!
+      ofBroker.set(brokerCounter, { copies: 0, safe })
     },
     cancel(brokerId, brokerCounter) {
-      waiters.delete(`${brokerId}:${brokerCounter}`)
+      waiters.get(brokerId)?.delete(brokerCounter)
+    },
+    knowConnected(fn) {
+      connected = fn
     },
   }
 }

@@ -26,6 +26,15 @@ export interface RunResult {
   seconds: number
 }
 
+export interface LoadOptions {
+  qos: 0 | 1
+  publishers: number
+  warmupMs: number
+  measureMs: number
+  /** The subscriber keeps its session (clean = false), as ingest does. */
+  persistent?: boolean
+}
+
 const DIGITS = 10
 const RING = 1 << 20
 
@@ -64,8 +73,9 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 /** Connects `n` publishers and the subscriber; returns the pieces of one run. */
-async function setUp(target: Target, qos: 0 | 1, n: number) {
-  const { client: subscriber, connack } = await RawClient.connect({ port: target.port, clientId: `${target.ingest.username}_bench`, ...target.ingest, keepalive: 60 })
+async function setUp(target: Target, qos: 0 | 1, n: number, persistent = false) {
+  // persistent: a kept session, as ingest's (the broker then queues every QoS 1 copy for it)
+  const { client: subscriber, connack } = await RawClient.connect({ port: target.port, clientId: `${target.ingest.username}_bench`, ...target.ingest, keepalive: 60, clean: !persistent })
   if (connack.returnCode !== 0) throw new Error(`subscriber refused: CONNACK ${connack.returnCode}`)
   const granted = await subscriber.subscribe([`farm/${target.farm}/pump/+/telemetry`], qos)
   if (granted[0] !== qos) throw new Error(`subscription refused: SUBACK ${granted.join(',')}`)
@@ -78,8 +88,8 @@ async function setUp(target: Target, qos: 0 | 1, n: number) {
  * Maximum throughput with at most `window` messages published but not yet delivered (a closed
  * loop: a faster broker gets more). Latency here includes the queueing inside that window.
  */
-export async function closedLoop(target: Target, opts: { qos: 0 | 1; publishers: number; window: number; warmupMs: number; measureMs: number }): Promise<RunResult> {
-  const { subscriber, publishers } = await setUp(target, opts.qos, opts.publishers)
+export async function closedLoop(target: Target, opts: LoadOptions & { window: number }): Promise<RunResult> {
+  const { subscriber, publishers } = await setUp(target, opts.qos, opts.publishers, opts.persistent)
   const sentAt = new Float64Array(RING)
   const latencies = new Float64Array(4_000_000)
   let samples = 0
@@ -137,8 +147,8 @@ export async function closedLoop(target: Target, opts: { qos: 0 | 1; publishers:
 }
 
 /** A steady offered rate (open loop), for latency below saturation. */
-export async function fixedRate(target: Target, opts: { qos: 0 | 1; publishers: number; ratePerS: number; warmupMs: number; measureMs: number }): Promise<RunResult> {
-  const { subscriber, publishers } = await setUp(target, opts.qos, opts.publishers)
+export async function fixedRate(target: Target, opts: LoadOptions & { ratePerS: number }): Promise<RunResult> {
+  const { subscriber, publishers } = await setUp(target, opts.qos, opts.publishers, opts.persistent)
   const sentAt = new Float64Array(RING)
   const latencies = new Float64Array(2_000_000)
   let samples = 0

@@ -1,0 +1,56 @@
+import { Aedes } from 'aedes'
+import fc from 'fast-check'
+import mqtt from 'mqtt-packet'
+import { describe, expect, it } from 'vitest'
+import { encode } from './fast-write.js'
+
+const bytes = (p: object) => {
+  const chunks = encode(p as mqtt.Packet)
+  return chunks ? Buffer.concat(chunks) : undefined
+}
+
+describe('fast-write encoding', () => {
+  it('writes PUBLISH and PUBACK byte for byte as mqtt-packet does', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          topic: fc.oneof(fc.string({ minLength: 1, maxLength: 300, unit: 'grapheme' }), fc.constant('farm/ranong-01/pump/p-1/telemetry')),
+          payload: fc.oneof(fc.uint8Array({ maxLength: 20_000 }).map((a) => Buffer.from(a)), fc.string({ maxLength: 200 })),
+          qos: fc.constantFrom(0, 1) as fc.Arbitrary<0 | 1>,
+          messageId: fc.integer({ min: 1, max: 65_535 }),
+          retain: fc.boolean(),
+          dup: fc.boolean(),
+        }),
+        (r) => {
+          const p = { cmd: 'publish' as const, ...r }
+          expect(bytes(p)?.equals(mqtt.generate(p))).toBe(true)
+        },
+      ),
+      { numRuns: 500 },
+    )
+    for (const id of [1, 255, 256, 65_535]) expect(bytes({ cmd: 'puback', messageId: id })?.equals(mqtt.generate({ cmd: 'puback', messageId: id }))).toBe(true)
+  })
+
+  it('remaining lengths at the varint boundaries', () => {
+    for (const size of [0, 1, 90, 91, 92, 16_000, 16_383 - 37, 16_384 - 37, 200_000]) {
+      const p = { cmd: 'publish' as const, topic: 'farm/f/pump/p/telemetry', payload: Buffer.alloc(size, 7), qos: 1 as const, messageId: 9, retain: false, dup: false }
+      expect(bytes(p)?.equals(mqtt.generate(p))).toBe(true)
+    }
+  })
+
+  it("takes Aedes' own packets, and leaves everything else to mqtt-packet", async () => {
+    const broker = await Aedes.createBroker()
+    try {
+      const { default: Packet } = (await import('aedes-packet')) as unknown as { default: new (p: object, b: unknown) => mqtt.IPublishPacket }
+      const p = new Packet({ cmd: 'publish', topic: 'farm/f/pump/p/telemetry', payload: Buffer.from('{"a":1}'), qos: 1, retain: false }, broker)
+      p.messageId = 42
+      expect(bytes(p)?.equals(mqtt.generate(p))).toBe(true)
+    } finally {
+      await new Promise<void>((r) => broker.close(() => r()))
+    }
+    expect(encode({ cmd: 'pingresp' })).toBeUndefined()
+    expect(encode({ cmd: 'publish', topic: 't', payload: Buffer.alloc(1), qos: 1, dup: false, retain: false } as mqtt.Packet)).toBeUndefined() // no packet id
+    expect(encode({ cmd: 'publish', topic: 't', payload: Buffer.alloc(1), qos: 0, dup: false, retain: false, properties: { contentType: 'x' } } as mqtt.Packet)).toBeUndefined()
+    expect(encode({ cmd: 'puback', messageId: 1 }, { protocolVersion: 5 })).toBeUndefined()
+  })
+})
