@@ -8,6 +8,7 @@ import { DeadLetterStore } from '../runtime/deadletter.js'
 import { defineService } from '../runtime/service.js'
 import { BrokerEnv } from './config.js'
 import { holdAcksUntilSafe } from './durable-ack.js'
+import { fastParse } from './fast-parse.js'
 import { installFastWrite } from './fast-write.js'
 import { type AedesInternals, installHooks } from './hooks.js'
 import { leanCodec } from './lean.js'
@@ -28,6 +29,7 @@ export const brokerService = defineService({
   async start(config, ctx) {
     const { log, metrics } = ctx
     leanCodec() // before the first packet is parsed or written (see lean.ts)
+    fastParse()
     const storage = openStorage({
       dataDir: ctx.common.DATA_DIR,
       redisUrl: config.REDIS_URL,

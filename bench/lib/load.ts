@@ -23,6 +23,8 @@ export interface RunResult {
   p50Ms: number
   p99Ms: number
   lost: number
+  /** Deliveries of a message number already delivered (QoS 1 allows some; a broker bug shows here). */
+  duplicates: number
   seconds: number
 }
 
@@ -114,8 +116,12 @@ export async function closedLoop(target: Target, opts: LoadOptions & { window: n
     }
   }
   let lastReceived = 0
+  const seen = new Uint8Array(RING)
+  let duplicates = 0
   subscriber.onPublish = (d) => {
     const n = readStamp(d.payload)
+    if (seen[n % RING] === 1) duplicates++
+    seen[n % RING] = 1
     received++
     if (measuring && samples < latencies.length) latencies[samples++] = performance.now() - (sentAt[n % RING] ?? 0)
     send()
@@ -141,9 +147,11 @@ export async function closedLoop(target: Target, opts: LoadOptions & { window: n
   measuring = false
   stopped = true
   clearInterval(watchdog)
+  // Everything in flight is delivered before leaving: a kept session must not carry it into the next run.
+  for (let i = 0; i < 100 && received + lost < sent; i++) await sleep(50)
   await tearDown(subscriber, publishers)
   const sorted = latencies.slice(0, samples).sort() // a Float64Array: sort() is numeric
-  return { delivered, msgPerS: delivered / seconds, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), lost, seconds }
+  return { delivered, msgPerS: delivered / seconds, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), lost, duplicates, seconds }
 }
 
 /** A steady offered rate (open loop), for latency below saturation. */
@@ -156,8 +164,12 @@ export async function fixedRate(target: Target, opts: LoadOptions & { ratePerS: 
   let received = 0
   let next = 0
   let measuring = false
+  const seen = new Uint8Array(RING)
+  let duplicates = 0
   subscriber.onPublish = (d) => {
     const n = readStamp(d.payload)
+    if (seen[n % RING] === 1) duplicates++
+    seen[n % RING] = 1
     received++
     if (measuring && samples < latencies.length) latencies[samples++] = performance.now() - (sentAt[n % RING] ?? 0)
   }
@@ -194,7 +206,7 @@ export async function fixedRate(target: Target, opts: LoadOptions & { ratePerS: 
   const lost = sent - received
   await tearDown(subscriber, publishers)
   const sorted = latencies.slice(0, samples).sort() // a Float64Array: sort() is numeric
-  return { delivered, msgPerS: delivered / seconds, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), lost, seconds }
+  return { delivered, msgPerS: delivered / seconds, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), lost, duplicates, seconds }
 }
 
 async function tearDown(subscriber: RawClient, publishers: Publisher[]): Promise<void> {
