@@ -110,7 +110,7 @@ async function main(): Promise<void> {
       for (const b of [ours, peer, peer, ours]) {
         const m = await measure(b, () => run(b))
         results[name]?.[b.name]?.push(m)
-        log(`${name.padEnd(6)} ${b.name.padEnd(16)} ${fmt(m.msgPerS).padStart(8)} msg/s  p50 ${fmt(m.p50Ms, 2)} ms  p99 ${fmt(m.p99Ms, 2)} ms  lost ${m.lost}  broker CPU ${fmt(m.brokerCpuPct)} %  generator CPU ${fmt(m.generatorCpuPct)} %`)
+        log(`${name.padEnd(6)} ${b.name.padEnd(16)} ${fmt(m.msgPerS).padStart(8)} msg/s  p50 ${fmt(m.p50Ms, 2)} ms  p99 ${fmt(m.p99Ms, 2)} ms  lost ${m.lost}  dup ${m.duplicates}  broker CPU ${fmt(m.brokerCpuPct)} %  generator CPU ${fmt(m.generatorCpuPct)} %`)
       }
     }
 
@@ -164,6 +164,8 @@ function report(r: {
   latencyRow(`QoS 1 at a steady ${fmt(STEADY_RATE)}/s: p50 / p99 ms`, 'steady')
   const lost = (b: BrokerUnderTest) => Object.values(r.results).reduce((n, byBroker) => n + (byBroker[b.name] ?? []).reduce((s, m) => s + m.lost, 0), 0)
   rows.push(['messages lost (all runs)', String(lost(r.ours)), String(lost(r.peer)), '', '0'])
+  const duplicated = (b: BrokerUnderTest) => Object.values(r.results).reduce((n, byBroker) => n + (byBroker[b.name] ?? []).reduce((s, m) => s + m.duplicates, 0), 0)
+  rows.push(['duplicate deliveries (all runs)', String(duplicated(r.ours)), String(duplicated(r.peer)), '', ''])
   const fresh = (b: BrokerUnderTest) => mb(r.fresh.get(b.name) ?? Number.NaN)
   const idle = (b: BrokerUnderTest) => r.idle.get(b.name)
   rows.push(['RSS at start, MB', fmt(fresh(r.ours), 1), fmt(fresh(r.peer), 1), '', ''])

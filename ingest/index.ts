@@ -25,7 +25,8 @@ export const ingestService = defineService({
       config.INGEST_MQTT_USERNAME && config.INGEST_MQTT_PASSWORD
         ? { username: config.INGEST_MQTT_USERNAME, password: config.INGEST_MQTT_PASSWORD }
         : await ctx.accounts.serviceCredentials('ingest')
-    const spool = await Spool.open(join(dataDir, 'spool', config.INGEST_CLIENT_ID))
+    const commits = metrics.histogram('ingest_spool_commit_seconds', 'Spool group commits (write + fdatasync) by duration: readings are acknowledged after them', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1])
+    const spool = await Spool.open(join(dataDir, 'spool', config.INGEST_CLIENT_ID), { onCommit: (s) => commits.observe(s) })
     const deadLetters = DeadLetterStore.forDataDir(dataDir, ctx.now, (err) => log.error({ err }, 'dead-letter write failed'))
     const writer = config.INFLUX_URL
       ? new InfluxWriter(

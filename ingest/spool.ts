@@ -13,6 +13,8 @@ import { writeFileAtomic } from '../runtime/files.js'
 export interface SpoolOptions {
   /** Roll to a new segment past this size. */
   segmentBytes?: number
+  /** Told how long each group commit (write + fdatasync) took: a slow disk shows here first. */
+  onCommit?: (seconds: number) => void
 }
 
 export interface Cursor {
@@ -68,6 +70,7 @@ export class Spool {
     readonly dir: string,
     private readonly segmentBytes: number,
     start: Cursor,
+    private readonly onCommit?: (seconds: number) => void,
   ) {
     this.read = { ...start }
     this.committed = { ...start }
@@ -79,7 +82,7 @@ export class Spool {
     const saved = await readFile(join(dir, 'checkpoint.json'), 'utf8').then((t) => JSON.parse(t) as Cursor, () => undefined)
     const first = segments[0] ?? 1
     const start = saved && segments.includes(saved.segment) ? saved : { segment: first, offset: 0 }
-    const spool = new Spool(dir, opts.segmentBytes ?? 8 * 1024 * 1024, start)
+    const spool = new Spool(dir, opts.segmentBytes ?? 8 * 1024 * 1024, start, opts.onCommit)
     for (const n of segments) {
       if (n < start.segment) await rm(join(dir, name(n)), { force: true })
       else spool.sizes.set(n, (await stat(join(dir, name(n)))).size)
@@ -121,8 +124,10 @@ export class Spool {
         const data = Buffer.from(lines.length === 1 ? (lines[0] as string) : lines.join(''))
         const a = this.active
         if (data.length > 0) {
+          const started = performance.now()
           await a.fh.write(data, 0, data.length, a.size)
           await a.fh.datasync()
+          this.onCommit?.((performance.now() - started) / 1000)
         }
         a.size += data.length
         a.durable = a.size

@@ -32,6 +32,26 @@ const mb = (b: number | undefined) => (b === undefined ? '-' : `${fmt(b / 1024 /
 const ratio = (a: number | undefined, b: number | undefined, digits = 1) =>
   a === undefined || b === undefined || b === 0 || !Number.isFinite(a / b) ? '-' : `${fmt(a / b, digits)}x`
 
+/**
+ * "p50 / p99" in ms from a Prometheus histogram's cumulative buckets (upper bounds, so each is
+ * at most that), or '-' without one.
+ */
+export function histogramQuantiles(metrics: Record<string, number> | undefined, name: string): string {
+  if (!metrics) return '-'
+  const buckets = Object.entries(metrics)
+    .map(([k, v]) => [/^(\w+)_bucket\{le="([^"]+)"\}$/.exec(k), v] as const)
+    .filter((e): e is [RegExpExecArray, number] => e[0]?.[1] === name)
+    .map(([m, v]) => [m[2] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[2]), v] as const)
+    .sort((a, b) => a[0] - b[0])
+  const total = buckets.at(-1)?.[1] ?? 0
+  if (total === 0) return '-'
+  const q = (p: number) => {
+    const le = buckets.find(([, n]) => n >= p * total)?.[0]
+    return le === undefined ? '-' : le === Number.POSITIVE_INFINITY ? `> ${fmt((buckets.at(-2)?.[0] ?? 0) * 1000)}` : `<= ${fmt(le * 1000, le < 0.01 ? 1 : 0)}`
+  }
+  return `${q(0.5)} / ${q(0.99)}`
+}
+
 export interface Row {
   label: string
   values: string[]
@@ -66,6 +86,7 @@ export function tableRows(phases: readonly PhaseResult[], ratioOf?: { ours: Phas
     { label: 'writes in flight (max)', values: cols((r) => (r.writes ? fmt(r.writes.maxInFlight) : '-')) },
     { label: 'lines per write (mean)', values: cols((r) => (r.writes ? fmt(r.store.distinct / Math.max(1, r.writes.influxdMs.samples)) : '-')) },
     { label: 'influxd time per write p50/p99 ms', values: cols((r) => (r.writes ? `${fmt(r.writes.influxdMs.p50Ms)} / ${fmt(r.writes.influxdMs.p99Ms)}` : '-')) },
+    { label: 'spool commit (fsync) p50/p99 ms', values: cols((r) => histogramQuantiles(r.sutMetrics, 'ingest_spool_commit_seconds')) },
     { label: 'SUT errors logged', values: cols((r) => (r.sutErrors ? fmt(Object.values(r.sutErrors).reduce((a, b) => a + b, 0)) : '-')) },
     { label: 'CPU % of 2 cores: SUT', values: cols((r) => pct(r, 'sut')) },
     { label: '  broker', values: cols((r) => pct(r, 'broker')) },
