@@ -26,6 +26,17 @@ async function drain(spool: Spool, maxBytes = 1 << 20): Promise<string[]> {
 }
 
 describe('spool', () => {
+  it('reports how long each group commit took, once per write + fdatasync', async () => {
+    const commits: number[] = []
+    const spool = await Spool.open(await tempDir(), { onCommit: (s) => commits.push(s) })
+    await Promise.all([spool.append(lines(0, 10)), spool.append(lines(10, 10)), spool.append(lines(20, 10))])
+    await spool.append([]) // nothing to write: no commit
+    expect(commits.length).toBeGreaterThanOrEqual(1)
+    expect(commits.length).toBeLessThanOrEqual(2) // the first append's write, then the rest grouped
+    for (const s of commits) expect(s).toBeGreaterThan(0)
+    await spool.close()
+  })
+
   it('groups concurrent appends and returns lines in order', async () => {
     const spool = await Spool.open(await tempDir())
     await Promise.all([spool.append(lines(0, 3)), spool.append(lines(3, 2)), spool.append(lines(5, 5))])

@@ -114,6 +114,9 @@ export class Spool {
   }
 
   private async commitLoop(): Promise<void> {
+    // Yield first: with nothing to write the loop would otherwise finish (and clear `writing`)
+    // before append() stored this very promise there, leaving close() waiting on it for ever.
+    await Promise.resolve()
     while (this.pending.length > 0 || this.waiters.length > 0) {
       const lines = this.pending
       const waiters = this.waiters
