@@ -10,6 +10,7 @@ import { BrokerEnv } from './config.js'
 import { holdAcksUntilSafe } from './durable-ack.js'
 import { fastParse } from './fast-parse.js'
 import { installFastWrite } from './fast-write.js'
+import { cacheSubscriptionsByTopic, cacheTrie } from './match-cache.js'
 import { type AedesInternals, installHooks } from './hooks.js'
 import { leanCodec } from './lean.js'
 import { type Listener, listenTcp, listenTls, listenWs } from './listeners.js'
@@ -46,6 +47,12 @@ export const brokerService = defineService({
       concurrency: 1_000,
     })
     installFastWrite()
+    if (storage.kind === 'level') {
+      // One process owns every subscription: both tries change only through this process.
+      cacheSubscriptionsByTopic(storage.persistence as unknown as Parameters<typeof cacheSubscriptionsByTopic>[0])
+      const matcher = (broker as unknown as { mq?: { _matcher?: Parameters<typeof cacheTrie>[0] } }).mq?._matcher
+      if (matcher) cacheTrie(matcher)
+    }
     if (storage.queue) holdAcksUntilSafe(broker, storage.queue)
     // Aedes reports persistence failures as 'error' events: unhandled, they would end the process.
     const events = broker as unknown as EventEmitter
