@@ -10,9 +10,7 @@
  * packet cut by the chunk's end, flags the parser would refuse, MQTT 5) goes to the parser
  * untouched, with what is left of the chunk. fast-parse.test.ts compares both on random streams.
  */
-import { createRequire } from 'node:module'
-
-const require = createRequire(import.meta.url)
+import { fromAedes } from './lean.js'
 
 interface PacketFields {
   cmd: string | null
@@ -99,7 +97,6 @@ export function takeFast(parser: ParserInternals, buf: Buffer, Packet: new () =>
 
 /** Patches the parser Aedes loads (the same module instance as lean.ts patches). */
 export function fastParse(): void {
-  const fromAedes = createRequire(require.resolve('aedes'))
   const Parser = fromAedes('mqtt-packet/parser') as { prototype: ParserInternals & { [ORIGINAL_PARSE]?: ParserInternals['parse'] } }
   const Packet = fromAedes('mqtt-packet/packet') as new () => PacketFields
   if (Parser.prototype[ORIGINAL_PARSE]) return

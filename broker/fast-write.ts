@@ -8,12 +8,11 @@
  * the socket stays corked until the end of the event-loop turn (coalesceWrites in listeners.ts),
  * so all the packets of a turn still leave in one system call. Anything else goes to mqtt-packet.
  */
-import { createRequire } from 'node:module'
 import type * as MqttPacket from 'mqtt-packet'
+import { fromAedes } from './lean.js'
 
-// The mqtt-packet Aedes itself loads (as lean.ts does): a second copy would be patched in vain.
-const require = createRequire(import.meta.url)
-const mqttPacket = createRequire(require.resolve('aedes'))('mqtt-packet') as typeof MqttPacket
+// The mqtt-packet Aedes itself loads: a second copy would be patched in vain.
+const mqttPacket = fromAedes('mqtt-packet') as typeof MqttPacket
 
 export type Stream = Parameters<typeof mqttPacket.writeToStream>[1]
 export type Opts = Parameters<typeof mqttPacket.writeToStream>[2]

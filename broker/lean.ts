@@ -12,6 +12,11 @@
 import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
+/**
+ * Loads a module as Aedes itself resolves it (mqtt-packet, its parser): the copy Aedes uses, so a
+ * patch on it takes effect (lean.ts, fast-parse.ts, fast-write.ts, durable-ack.ts).
+ */
+export const fromAedes = createRequire(require.resolve('aedes'))
 
 interface ParserInternals {
   packet: unknown
@@ -27,7 +32,6 @@ let installed = false
 export function leanCodec(): void {
   if (installed) return
   installed = true
-  const fromAedes = createRequire(require.resolve('aedes'))
   const writeToStream = fromAedes('mqtt-packet').writeToStream as { cacheNumbers: boolean }
   writeToStream.cacheNumbers = false
   const Parser = fromAedes('mqtt-packet/parser') as { prototype: ParserInternals & { _resetState(): void } }

@@ -19,16 +19,37 @@ interface Trie {
 /** Topics remembered at most; past it the cache starts again (a fleet has a few per device). */
 const MAX_TOPICS = 50_000
 
+/** Answers per topic, all forgotten at once; `generation` tells an answer asked before a change. */
+class TopicMemo<V> {
+  private known = new Map<string, V>()
+  generation = 0
+
+  get(topic: string): V | undefined {
+    return this.known.get(topic)
+  }
+
+  /** Keeps `answer` unless the trie changed since it was asked for (at `asked`). */
+  set(topic: string, answer: V, asked = this.generation): void {
+    if (asked !== this.generation) return
+    if (this.known.size >= MAX_TOPICS) this.known = new Map()
+    this.known.set(topic, answer)
+  }
+
+  forget(): void {
+    this.known = new Map()
+    this.generation++
+  }
+}
+
 /** Remembers `match` per topic, forgetting everything when `add`, `remove` or `clear` runs. */
 export function cacheTrie(trie: Trie): void {
-  let known = new Map<string, unknown>()
+  const memo = new TopicMemo<unknown>()
   const match = trie.match.bind(trie)
   trie.match = (topic: string) => {
-    let hit = known.get(topic)
+    let hit = memo.get(topic)
     if (hit === undefined) {
       hit = match(topic)
-      if (known.size >= MAX_TOPICS) known = new Map()
-      known.set(topic, hit)
+      memo.set(topic, hit)
     }
     return hit
   }
@@ -36,7 +57,7 @@ export function cacheTrie(trie: Trie): void {
     const original = trie[name]?.bind(trie)
     if (!original) continue
     trie[name] = (...args: unknown[]) => {
-      known = new Map()
+      memo.forget()
       return original(...args)
     }
   }
@@ -57,23 +78,15 @@ interface AsyncLevelPersistence {
 export function cacheSubscriptionsByTopic(persistence: { asyncPersistence?: AsyncLevelPersistence }): void {
   const store = persistence.asyncPersistence
   if (!store || typeof store.subscriptionsByTopic !== 'function') return
-  let known = new Map<string, unknown[]>()
-  /** Bumped by every change: an answer computed before one is not kept after it. */
-  let generation = 0
-  const forget = () => {
-    known = new Map()
-    generation++
-  }
+  const memo = new TopicMemo<unknown[]>()
+  const forget = () => memo.forget()
   const byTopic = store.subscriptionsByTopic.bind(store)
   store.subscriptionsByTopic = async (topic) => {
-    const hit = known.get(topic)
+    const hit = memo.get(topic)
     if (hit) return hit
-    const asked = generation
+    const asked = memo.generation
     const subs = await byTopic(topic)
-    if (asked === generation) {
-      if (known.size >= MAX_TOPICS) known = new Map()
-      known.set(topic, subs)
-    }
+    memo.set(topic, subs, asked) // not kept if a subscription changed meanwhile
     return subs
   }
   for (const name of ['addSubscriptions', 'removeSubscriptions'] as const) {

@@ -69,6 +69,21 @@ function readStamp(payload: Buffer): number {
   return n
 }
 
+/** Counts deliveries of a message number already delivered (by its stamp). */
+function duplicateCounter(): { see(n: number): void; readonly count: number } {
+  const seen = new Uint8Array(RING)
+  let count = 0
+  return {
+    see(n) {
+      if (seen[n % RING] === 1) count++
+      seen[n % RING] = 1
+    },
+    get count() {
+      return count
+    },
+  }
+}
+
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
@@ -116,12 +131,10 @@ export async function closedLoop(target: Target, opts: LoadOptions & { window: n
     }
   }
   let lastReceived = 0
-  const seen = new Uint8Array(RING)
-  let duplicates = 0
+  const duplicates = duplicateCounter()
   subscriber.onPublish = (d) => {
     const n = readStamp(d.payload)
-    if (seen[n % RING] === 1) duplicates++
-    seen[n % RING] = 1
+    duplicates.see(n)
     received++
     if (measuring && samples < latencies.length) latencies[samples++] = performance.now() - (sentAt[n % RING] ?? 0)
     send()
@@ -151,7 +164,7 @@ export async function closedLoop(target: Target, opts: LoadOptions & { window: n
   for (let i = 0; i < 100 && received + lost < sent; i++) await sleep(50)
   await tearDown(subscriber, publishers)
   const sorted = latencies.slice(0, samples).sort() // a Float64Array: sort() is numeric
-  return { delivered, msgPerS: delivered / seconds, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), lost, duplicates, seconds }
+  return { delivered, msgPerS: delivered / seconds, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), lost, duplicates: duplicates.count, seconds }
 }
 
 /** A steady offered rate (open loop), for latency below saturation. */
@@ -164,12 +177,10 @@ export async function fixedRate(target: Target, opts: LoadOptions & { ratePerS: 
   let received = 0
   let next = 0
   let measuring = false
-  const seen = new Uint8Array(RING)
-  let duplicates = 0
+  const duplicates = duplicateCounter()
   subscriber.onPublish = (d) => {
     const n = readStamp(d.payload)
-    if (seen[n % RING] === 1) duplicates++
-    seen[n % RING] = 1
+    duplicates.see(n)
     received++
     if (measuring && samples < latencies.length) latencies[samples++] = performance.now() - (sentAt[n % RING] ?? 0)
   }
@@ -206,7 +217,7 @@ export async function fixedRate(target: Target, opts: LoadOptions & { ratePerS: 
   const lost = sent - received
   await tearDown(subscriber, publishers)
   const sorted = latencies.slice(0, samples).sort() // a Float64Array: sort() is numeric
-  return { delivered, msgPerS: delivered / seconds, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), lost, duplicates, seconds }
+  return { delivered, msgPerS: delivered / seconds, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), lost, duplicates: duplicates.count, seconds }
 }
 
 async function tearDown(subscriber: RawClient, publishers: Publisher[]): Promise<void> {
