@@ -55,6 +55,15 @@ async function json<T extends z.ZodType>(req: IncomingMessage, schema: T): Promi
   return parsed.data
 }
 
+/** A malformed escape (`%E0%A4%A`) makes decodeURIComponent throw: the client's mistake, 400 (issue 13). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    throw new HttpError(400, 'bad percent-encoding in the path')
+  }
+}
+
 /** Lists leave the reading snapshot out: it is in the single-alert view. */
 const brief = ({ snapshot: _s, ...rest }: AlertRecord) => rest
 
@@ -64,7 +73,7 @@ export function apiHandler(deps: ApiDeps) {
     if (!deps.token) throw new HttpError(503, 'technician API disabled: set ALERTS_API_TOKEN')
     const auth = req.headers.authorization ?? ''
     if (!auth.startsWith('Bearer ') || !safeEqual(auth.slice(7), deps.token)) throw new HttpError(401, 'bad or missing bearer token')
-    const parts = url.pathname.slice(API_PREFIX.length).split('/').map(decodeURIComponent)
+    const parts = url.pathname.slice(API_PREFIX.length).split('/').map(decodeSegment)
     const route = `${req.method ?? 'GET'} ${parts[0] ?? ''}${parts.length > 1 ? '/:id' : ''}${parts[2] ? `/${parts[2]}` : ''}`
     const id = parts[1] ?? ''
     const now = deps.now()
