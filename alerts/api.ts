@@ -10,10 +10,10 @@ import { HttpError, readBody, sendJson } from '../runtime/http.js'
 import { safeEqual } from '../runtime/secrets.js'
 import { PUMP_COMMANDS, type MqttLink } from './commands.js'
 import type { AlertEngine, Effects } from './engine.js'
+import { issueLinkCode } from './link-codes.js'
 import { recordMaintenance } from './notices.js'
 import type { MaintenanceRecord } from './state.js'
 import type { AlertRecord } from './types.js'
-import { issueLinkCode } from './webhook.js'
 
 export const API_PREFIX = '/alerts/api/'
 
@@ -22,6 +22,8 @@ export interface ApiDeps {
   engine: AlertEngine
   link: MqttLink
   cmdTimeoutMs: number
+  /** LINE_LINK_CODE_TTL_MS */
+  linkCodeTtlMs: number
   now(): number
   /** Saves, writes history, sends: after every change. */
   commit(effects: Effects, maintenance?: MaintenanceRecord): Promise<void>
@@ -130,7 +132,7 @@ export function apiHandler(deps: ApiDeps) {
       }
       case 'POST contacts/:id/link-code': {
         if (!engine.ctx().farms.everyContact().some((c) => c.contact.id === id)) throw new HttpError(404, 'no such contact')
-        const code = issueLinkCode(engine.state, id, now)
+        const code = issueLinkCode(engine.state, id, now, deps.linkCodeTtlMs)
         engine.markDirty()
         await deps.commit({ events: [], queued: [], cancelled: [] })
         return sendJson(res, 201, { contact: id, code: code.code, expiresAt: new Date(code.expiresMs).toISOString() })
