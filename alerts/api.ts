@@ -10,10 +10,10 @@ import { HttpError, readBody, sendJson } from '../runtime/http.js'
 import { safeEqual } from '../runtime/secrets.js'
 import { PUMP_COMMANDS, type MqttLink } from './commands.js'
 import type { AlertEngine, Effects } from './engine.js'
+import { issueLinkCode } from './link-codes.js'
 import { recordMaintenance } from './notices.js'
 import type { MaintenanceRecord } from './state.js'
 import type { AlertRecord } from './types.js'
-import { issueLinkCode } from './webhook.js'
 
 export const API_PREFIX = '/alerts/api/'
 
@@ -22,6 +22,8 @@ export interface ApiDeps {
   engine: AlertEngine
   link: MqttLink
   cmdTimeoutMs: number
+  /** LINE_LINK_CODE_TTL_MS */
+  linkCodeTtlMs: number
   now(): number
   /** Saves, writes history, sends: after every change. */
   commit(effects: Effects, maintenance?: MaintenanceRecord): Promise<void>
@@ -55,6 +57,15 @@ async function json<T extends z.ZodType>(req: IncomingMessage, schema: T): Promi
   return parsed.data
 }
 
+/** A malformed escape (`%E0%A4%A`) makes decodeURIComponent throw: the client's mistake, 400 (issue 13). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    throw new HttpError(400, 'bad percent-encoding in the path')
+  }
+}
+
 /** Lists leave the reading snapshot out: it is in the single-alert view. */
 const brief = ({ snapshot: _s, ...rest }: AlertRecord) => rest
 
@@ -64,7 +75,7 @@ export function apiHandler(deps: ApiDeps) {
     if (!deps.token) throw new HttpError(503, 'technician API disabled: set ALERTS_API_TOKEN')
     const auth = req.headers.authorization ?? ''
     if (!auth.startsWith('Bearer ') || !safeEqual(auth.slice(7), deps.token)) throw new HttpError(401, 'bad or missing bearer token')
-    const parts = url.pathname.slice(API_PREFIX.length).split('/').map(decodeURIComponent)
+    const parts = url.pathname.slice(API_PREFIX.length).split('/').map(decodeSegment)
     const route = `${req.method ?? 'GET'} ${parts[0] ?? ''}${parts.length > 1 ? '/:id' : ''}${parts[2] ? `/${parts[2]}` : ''}`
     const id = parts[1] ?? ''
     const now = deps.now()
@@ -121,7 +132,7 @@ export function apiHandler(deps: ApiDeps) {
       }
       case 'POST contacts/:id/link-code': {
         if (!engine.ctx().farms.everyContact().some((c) => c.contact.id === id)) throw new HttpError(404, 'no such contact')
-        const code = issueLinkCode(engine.state, id, now)
+        const code = issueLinkCode(engine.state, id, now, deps.linkCodeTtlMs)
         engine.markDirty()
         await deps.commit({ events: [], queued: [], cancelled: [] })
         return sendJson(res, 201, { contact: id, code: code.code, expiresAt: new Date(code.expiresMs).toISOString() })

@@ -116,6 +116,6 @@ function human(action: string, json: Row): string {
       .map((a) => [a.id, a.status, a.severity, a.rule, `${String(a.farm)}/${String(a.device)}`, a.ack ? `ack by ${String((a.ack as Row).by)}` : ''].join('  '))
       .join('\n')
   }
-  if (action === 'link-code') return `code ${String(json.code)} for ${String(json.contact)}, valid until ${String(json.expiresAt)}`
+  if (action === 'link-code') return `code ${String(json.code)} for ${String(json.contact)}: type it once in the LINE chat before ${String(json.expiresAt)}`
   return JSON.stringify(json, null, 2)
 }

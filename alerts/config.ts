@@ -6,6 +6,8 @@
 import cron from 'node-cron'
 import { z } from 'zod'
 import { optionalString, positiveInt } from '../runtime/config.js'
+import { DEFAULT_LINK_CODE_TTL_MS } from './link-codes.js'
+import { DEFAULT_MAX_EVENT_AGE_MS } from './webhook.js'
 
 /** A node-cron expression in Asia/Bangkok, or `off`. */
 const cronExpr = (fallback: string) =>
@@ -32,6 +34,10 @@ export const AlertsEnv = z
     LINE_CHANNEL_SECRET: optionalString(),
     LINE_API_BASE_URL: z.url().default('https://api.line.me'),
     LINE_WEBHOOK_PATH: z.string().startsWith('/').default('/line/webhook'),
+    /** A webhook event further than this from our clock (its `timestamp`) is refused: a replayed old body. */
+    LINE_WEBHOOK_MAX_AGE_MS: positiveInt(DEFAULT_MAX_EVENT_AGE_MS),
+    /** How long a link code (`suanyang alerts link-code`) stays valid. */
+    LINE_LINK_CODE_TTL_MS: positiveInt(DEFAULT_LINK_CODE_TTL_MS),
     SMS_PROVIDER: z.enum(['none', 'thaibulksms', 'twilio']).default('none'),
     /** Registered sender name: at most 11 characters, A-Z and 0-9 (notifications.md 2.2). */
     SMS_SENDER: z.preprocess((v) => (v === '' ? undefined : v), z.string().regex(/^[A-Za-z0-9]{1,11}$/).optional()),

@@ -24,7 +24,7 @@ import { type SmsProvider, ThaiBulkSms, TwilioSms } from './notifiers/sms.js'
 import { recoverInFlight } from './outbox.js'
 import type { MaintenanceRecord } from './state.js'
 import { StateStore } from './store.js'
-import { handleEvents, verifySignature, WebhookBody } from './webhook.js'
+import { handleEvents, verifySignature, WebhookBody, type WebhookOutcome } from './webhook.js'
 
 const TRACKS_SAVE_MS = 30_000
 
@@ -151,6 +151,27 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     await Promise.race([connectLoop(), new Promise((r) => setTimeout(r, 5_000).unref())])
   }
 
+  const webhookRefused = ctx.metrics.counter('suanyang_alert_webhook_events_refused_total', 'LINE webhook events not handled, by reason (duplicate, too_old, future, no_timestamp)')
+  const linkAttempts = ctx.metrics.counter('suanyang_alert_link_code_attempts_total', 'Link codes typed in the LINE chat, by result (linked, wrong, rate_limited)')
+  const linkBurnt = ctx.metrics.counter('suanyang_alert_link_codes_burnt_total', 'Link codes invalidated after too many wrong guesses')
+  const noteWebhook = (outcome: WebhookOutcome) => {
+    for (const r of outcome.refused) {
+      webhookRefused.inc({ reason: r.reason })
+      // A redelivery we already handled is normal; anything else is a clock or a replay.
+      if (r.reason === 'duplicate') log.debug({ event: r.key, redelivery: r.redelivery }, 'LINE event seen before: skipped')
+      else log.warn({ event: r.key, reason: r.reason, ageMs: r.ageMs, redelivery: r.redelivery }, 'LINE event refused')
+    }
+    for (const a of outcome.linkAttempts) {
+      linkAttempts.inc({ result: a.ok ? 'linked' : a.reason })
+      if (a.ok) log.info({ lineUser: a.userId, contact: a.contactId }, 'LINE user linked by code')
+      else log.warn({ lineUser: a.userId, reason: a.reason }, 'link code refused')
+      if (!a.ok && a.reason === 'wrong' && a.burnt.length > 0) {
+        linkBurnt.inc({}, a.burnt.length)
+        log.warn({ contacts: a.burnt }, 'link codes burnt after too many wrong guesses: issue new ones')
+      }
+    }
+  }
+
   // LINE webhook: raw body, signature first, then events; 200 once the state is saved.
   ctx.http.add('POST', config.LINE_WEBHOOK_PATH, async (req, res) => {
     const secret = config.LINE_CHANNEL_SECRET
@@ -164,13 +185,22 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     } catch {
       throw new HttpError(400, 'not a LINE webhook body')
     }
-    const outcome = handleEvents(body.events, engine, farms, ctx.now())
+    const outcome = handleEvents(body.events, engine, farms, ctx.now(), { maxEventAgeMs: config.LINE_WEBHOOK_MAX_AGE_MS })
     if (outcome.changed) engine.markDirty()
+    noteWebhook(outcome)
     await commit(outcome.effects)
     sendJson(res, 200, {})
     for (const r of outcome.replies) void line?.reply(r.replyToken, r.messages)
   })
-  const api = apiHandler({ token: config.ALERTS_API_TOKEN, engine, link, cmdTimeoutMs: config.ALERTS_CMD_TIMEOUT_MS, now: () => ctx.now(), commit })
+  const api = apiHandler({
+    token: config.ALERTS_API_TOKEN,
+    engine,
+    link,
+    cmdTimeoutMs: config.ALERTS_CMD_TIMEOUT_MS,
+    linkCodeTtlMs: config.LINE_LINK_CODE_TTL_MS,
+    now: () => ctx.now(),
+    commit,
+  })
   ctx.http.add('GET', `${API_PREFIX}*`, api)
   ctx.http.add('POST', `${API_PREFIX}*`, api)
 

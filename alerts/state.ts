@@ -3,6 +3,7 @@
  * start), escalation steps (on each alert), the outbox, LINE links and processed webhook ids.
  * Device tracks are kept apart: they change on every reading and are saved on a timer.
  */
+import { pruneLinkState } from './link-codes.js'
 import type { OutboxItem } from './outbox.js'
 import type { DeviceTrack } from './track.js'
 import type { AlertRecord } from './types.js'
@@ -30,8 +31,11 @@ export interface EngineState {
   outbox: Record<string, OutboxItem>
   /** contactId -> LINE userId, linked with a one-time code. */
   links: Record<string, string>
-  linkCodes: Record<string, { contactId: string; expiresMs: number }>
-  /** LINE webhookEventId -> server time first seen (redeliveries are ignored). */
+  /** Open one-time codes; `wrong`: wrong guesses (anyone's) made while it was open (link-codes.ts). */
+  linkCodes: Record<string, { contactId: string; expiresMs: number; wrong?: number }>
+  /** LINE userId -> times of their recent wrong codes (the per-user limit survives a restart). */
+  linkFailures: Record<string, number[]>
+  /** LINE webhookEventId (or a hash of the event's stable fields) -> server time first seen. */
   webhookSeen: Record<string, number>
   /** Last maintenance per `${farm}/${device}/${type}`. */
   maintenance: Record<string, MaintenanceRecord>
@@ -47,6 +51,7 @@ export const emptyState = (): EngineState => ({
   outbox: {},
   links: {},
   linkCodes: {},
+  linkFailures: {},
   webhookSeen: {},
   maintenance: {},
 })
@@ -57,6 +62,6 @@ const WEBHOOK_KEEP_MS = 7 * 86_400_000
 /** Drops what no longer matters: old webhook ids, expired link codes, old resolved alerts. */
 export function pruneState(state: EngineState, nowMs: number): void {
   for (const [id, at] of Object.entries(state.webhookSeen)) if (at < nowMs - WEBHOOK_KEEP_MS) delete state.webhookSeen[id]
-  for (const [code, c] of Object.entries(state.linkCodes)) if (c.expiresMs < nowMs) delete state.linkCodes[code]
+  pruneLinkState(state, nowMs)
   if (state.recent.length > MAX_RECENT) state.recent.splice(0, state.recent.length - MAX_RECENT)
 }

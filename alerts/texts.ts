@@ -77,6 +77,7 @@ export const PHRASES = {
     welcome: 'สวัสดีครับ กรุณาพิมพ์รหัส 6 หลักที่ได้จากช่างเพื่อลงทะเบียนรับแจ้งเตือน',
     linked: 'ลงทะเบียนสำเร็จ คุณ{name} จะได้รับแจ้งเตือนทาง LINE',
     badCode: 'รหัสไม่ถูกต้องหรือหมดอายุ',
+    codeWait: 'พิมพ์รหัสผิดหลายครั้งเกินไป กรุณารอ {min} นาทีแล้วลองใหม่',
   },
   en: {
     since: 'since {time}',
@@ -94,6 +95,7 @@ export const PHRASES = {
     welcome: 'Hello. Please type the 6-digit code from your technician to receive alerts here.',
     linked: 'Registered. {name} will receive alerts on LINE.',
     badCode: 'Wrong or expired code',
+    codeWait: 'Too many wrong codes. Please wait {min} minutes and try again.',
   },
 } as const satisfies Record<Locale, Record<string, string>>
 

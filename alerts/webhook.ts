@@ -1,14 +1,17 @@
 /**
  * LINE webhook (notifications.md 1.8-1.10): the signature is HMAC-SHA256 of the raw body with the
- * channel secret; events already seen (same webhookEventId: a redelivery) are skipped; a postback
- * acknowledges an alert if the LINE user is a contact of its farm; a follow is greeted and a
- * 6-digit one-time code typed in the chat links the LINE user to a contact. Replies are free.
+ * channel secret; an event is handled once (its webhookEventId, or a hash of the fields a
+ * redelivery repeats) and only while fresh (its `timestamp` within LINE_WEBHOOK_MAX_AGE_MS of our
+ * clock: a signed body replayed later is refused); a postback acknowledges an alert if the LINE
+ * user is a contact of its farm; a follow is greeted and a 6-digit one-time code typed in the chat
+ * links the LINE user to a contact (link-codes.ts). Replies are free.
  * `handleEvents` is pure over the engine; the HTTP shell lives in service wiring.
  */
-import { createHmac, randomInt, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import { z } from 'zod'
 import type { Contact, Farms, Locale } from './contacts.js'
 import type { AlertEngine, Effects } from './engine.js'
+import { isLinkCodeText, type LinkAttempt, tryLinkCode } from './link-codes.js'
 import { parsePostback } from './messages.js'
 import { lineIdOf } from './notify.js'
 import { hhmm } from './clock.js'
@@ -25,11 +28,14 @@ export function verifySignature(rawBody: Buffer, channelSecret: string, signatur
 const LineEvent = z.looseObject({
   type: z.string(),
   webhookEventId: z.string().optional(),
+  /** When the event happened, epoch ms (LINE's clock). */
+  timestamp: z.number().optional(),
   mode: z.string().optional(),
   replyToken: z.string().optional(),
-  source: z.looseObject({ type: z.string(), userId: z.string().optional() }).optional(),
+  deliveryContext: z.looseObject({ isRedelivery: z.boolean().optional() }).optional(),
+  source: z.looseObject({ type: z.string(), userId: z.string().optional(), groupId: z.string().optional(), roomId: z.string().optional() }).optional(),
   postback: z.looseObject({ data: z.string() }).optional(),
-  message: z.looseObject({ type: z.string(), text: z.string().optional() }).optional(),
+  message: z.looseObject({ type: z.string(), id: z.string().optional(), text: z.string().optional() }).optional(),
 })
 export const WebhookBody = z.looseObject({ destination: z.string().optional(), events: z.array(LineEvent) })
 export type LineEvent = z.infer<typeof LineEvent>
@@ -39,23 +45,53 @@ export interface Reply {
   messages: unknown[]
 }
 
+export type Refusal = 'duplicate' | 'too_old' | 'future' | 'no_timestamp'
+
+export interface RefusedEvent {
+  reason: Refusal
+  key: string
+  /** Our clock minus the event's timestamp. */
+  ageMs?: number
+  redelivery: boolean
+}
+
 export interface WebhookOutcome {
   replies: Reply[]
   effects: Effects
-  /** Durable state changed (seen ids, links, acknowledgements): save before answering. */
+  /** Durable state changed (seen ids, links, link-code guesses, acknowledgements): save before answering. */
   changed: boolean
+  /** Events not handled, and why: the shell counts and logs them. */
+  refused: RefusedEvent[]
+  /** Every 6-digit code typed: the shell counts and logs them. */
+  linkAttempts: Array<LinkAttempt & { userId: string }>
 }
 
-const LINK_CODE_TTL_MS = 24 * 3_600_000
+export interface WebhookOptions {
+  /** LINE_WEBHOOK_MAX_AGE_MS: an event further than this from our clock is refused. */
+  maxEventAgeMs: number
+}
 
-/** A fresh 6-digit code for a contact, valid one day, single use. */
-export function issueLinkCode(state: EngineState, contactId: string, nowMs: number): { code: string; expiresMs: number } {
-  let code: string
-  do code = String(randomInt(0, 1_000_000)).padStart(6, '0')
-  while (state.linkCodes[code])
-  const expiresMs = nowMs + LINK_CODE_TTL_MS
-  state.linkCodes[code] = { contactId, expiresMs }
-  return { code, expiresMs }
+export const DEFAULT_MAX_EVENT_AGE_MS = 5 * 60_000
+
+/** What a redelivery repeats: LINE's webhookEventId, else a hash of the event's own fields. */
+export function eventKey(ev: LineEvent): string {
+  if (ev.webhookEventId) return ev.webhookEventId
+  const s = ev.source
+  const stable = [ev.type, s?.type, s?.userId, s?.groupId, s?.roomId, ev.timestamp, ev.message?.id, ev.postback?.data]
+  return `sha256:${createHash('sha256').update(JSON.stringify(stable)).digest('base64url')}`
+}
+
+/** Whether to handle an event: fresh and not seen before (records it as seen when it is). */
+export function screenEvent(ev: LineEvent, seen: EngineState['webhookSeen'], nowMs: number, maxAgeMs: number): { ok: true } | ({ ok: false } & RefusedEvent) {
+  const key = eventKey(ev)
+  const redelivery = ev.deliveryContext?.isRedelivery === true
+  if (ev.timestamp === undefined) return { ok: false, reason: 'no_timestamp', key, redelivery }
+  const ageMs = nowMs - ev.timestamp
+  if (ageMs > maxAgeMs) return { ok: false, reason: 'too_old', key, ageMs, redelivery }
+  if (-ageMs > maxAgeMs) return { ok: false, reason: 'future', key, ageMs, redelivery }
+  if (seen[key] !== undefined) return { ok: false, reason: 'duplicate', key, ageMs, redelivery }
+  seen[key] = nowMs
+  return { ok: true }
 }
 
 /** Contacts whose LINE id (from the file, or linked) is this user, with the farms they serve. */
@@ -65,15 +101,22 @@ function whoIs(farms: Farms, state: EngineState, userId: string): Array<{ farms:
 
 const text = (t: string) => ({ type: 'text', text: t })
 
-export function handleEvents(events: readonly LineEvent[], engine: AlertEngine, farms: Farms, nowMs: number): WebhookOutcome {
+export function handleEvents(
+  events: readonly LineEvent[],
+  engine: AlertEngine,
+  farms: Farms,
+  nowMs: number,
+  opts: WebhookOptions = { maxEventAgeMs: DEFAULT_MAX_EVENT_AGE_MS },
+): WebhookOutcome {
   const { state } = engine
-  const out: WebhookOutcome = { replies: [], effects: { events: [], queued: [], cancelled: [] }, changed: false }
+  const out: WebhookOutcome = { replies: [], effects: { events: [], queued: [], cancelled: [] }, changed: false, refused: [], linkAttempts: [] }
   for (const ev of events) {
-    if (ev.webhookEventId) {
-      if (state.webhookSeen[ev.webhookEventId] !== undefined) continue
-      state.webhookSeen[ev.webhookEventId] = nowMs
-      out.changed = true
+    const screened = screenEvent(ev, state.webhookSeen, nowMs, opts.maxEventAgeMs)
+    if (!screened.ok) {
+      out.refused.push(screened)
+      continue
     }
+    out.changed = true // seen now; whatever follows is saved with it
     // In standby another channel owns the chat: do nothing (notifications.md 1.9).
     if (ev.mode === 'standby') continue
     const userId = ev.source?.userId
@@ -86,20 +129,16 @@ export function handleEvents(events: readonly LineEvent[], engine: AlertEngine, 
     else if (ev.type === 'unfollow' && userId) {
       // Blocked: stop pushing to a linked id (a file-configured id stays until the file changes).
       for (const [contactId, linked] of Object.entries(state.links)) if (linked === userId) delete state.links[contactId]
-      out.changed = true
     } else if (ev.type === 'message' && userId && ev.message?.type === 'text') {
       const typed = (ev.message.text ?? '').trim()
-      if (!/^\d{6}$/.test(typed)) continue
-      const code = state.linkCodes[typed]
-      if (!code || code.expiresMs < nowMs) {
-        reply(phrase(locale, 'badCode'))
-        continue
-      }
-      delete state.linkCodes[typed]
-      state.links[code.contactId] = userId
-      out.changed = true
-      const name = farms.everyContact().find((c) => c.contact.id === code.contactId)?.contact
-      reply(phrase(name?.locale ?? locale, 'linked', { name: name?.name ?? code.contactId }))
+      if (!isLinkCodeText(typed)) continue
+      const attempt = tryLinkCode(state, userId, typed, nowMs)
+      out.linkAttempts.push({ ...attempt, userId })
+      if (attempt.ok) {
+        const name = farms.everyContact().find((c) => c.contact.id === attempt.contactId)?.contact
+        reply(phrase(name?.locale ?? locale, 'linked', { name: name?.name ?? attempt.contactId }))
+      } else if (attempt.reason === 'rate_limited') reply(phrase(locale, 'codeWait', { min: String(Math.ceil(attempt.retryInMs / 60_000)) }))
+      else reply(phrase(locale, 'badCode'))
     } else if (ev.type === 'postback' && ev.postback) {
       const action = parsePostback(ev.postback.data)
       if (action?.action !== 'ack') continue
@@ -112,7 +151,6 @@ export function handleEvents(events: readonly LineEvent[], engine: AlertEngine, 
       const { change, effects } = engine.acknowledge(alert.id, { by: person.contact.name, via: 'line', atMs: nowMs })
       const l = person.contact.locale
       if (change.ok) {
-        out.changed = true
         out.effects.events.push(...effects.events)
         reply(`✅ ${phrase(l, 'ackReply', { by: person.contact.name, time: hhmm(nowMs) })}`)
       } else if (change.alert?.status === 'acknowledged') reply(phrase(l, 'alreadyAcked', { by: change.alert.ack?.by ?? '' }))

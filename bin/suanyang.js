@@ -41,8 +41,22 @@ if (compiled) {
   ;({ main } = await import('../cli/main.ts'))
 }
 const code = await main(args, io)
-// Exit explicitly: a closed service must not keep the process alive through a stray handle.
-process.exit(code)
+// Exit explicitly: a closed service must not keep the process alive through a stray handle. But
+// only once stdout and stderr have drained: a pipe takes 64 KiB at a time, and process.exit
+// drops what it has not taken yet (issue 13: `--json | jq` got a cut document).
+const failed = await Promise.all([process.stdout, process.stderr].map(drained))
+process.exit(code === 0 && failed.some(Boolean) ? 1 : code)
+
+/**
+ * Resolves when everything written so far has left: false, or true when it could not be written
+ * (a reader that went away early, `| head`, is EPIPE and not a failure).
+ */
+function drained(stream) {
+  return new Promise((resolve) => {
+    stream.once('error', (err) => resolve(err.code !== 'EPIPE'))
+    stream.write('', (err) => resolve(err ? err.code !== 'EPIPE' : false))
+  })
+}
 
 /** Why the cache was not used (SUANYANG_CACHE_DEBUG=1): the fallback is silent otherwise. */
 function debug(err) {

@@ -5,7 +5,7 @@ import { type CommandIo, commonConfig, fail } from './io.js'
 const USAGE = `Usage:
   suanyang deadletter count [--json]        rejected messages by stage and reason
   suanyang deadletter list [--limit N] [--json]
-  suanyang deadletter show <id>
+  suanyang deadletter show <id>             one entry as JSON; the payload byte for byte: UTF-8 text, or base64 ("encoding") when it is not UTF-8
 `
 
 export async function deadletterCommand(args: string[], io: CommandIo): Promise<number> {

@@ -17,7 +17,7 @@ export interface DeadLetter {
   reason: string
   topic?: string
   clientId?: string
-  /** The payload as received: utf8 text, or base64 when it is not valid UTF-8. */
+  /** The payload as received, byte for byte: utf8 text, or base64 when it is not valid UTF-8. */
   payload?: string
   encoding?: 'utf8' | 'base64'
   /** Original size in bytes; the stored payload is cut at MAX_KEPT_BYTES. */
@@ -30,7 +30,8 @@ export type DeadLetterInput = Omit<DeadLetter, 'id' | 'at' | 'payload' | 'encodi
 }
 
 const MAX_KEPT_BYTES = 128 * 1024
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a leading BOM is part of what was received, not a hint to drop (issue 13).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 function encodePayload(raw: Uint8Array | string): Pick<DeadLetter, 'payload' | 'encoding' | 'bytes' | 'truncated'> {
   const bytes = typeof raw === 'string' ? Buffer.from(raw) : raw

@@ -57,6 +57,12 @@ export function createHttpServer(log: Logger): HttpServer {
   }
 
   const server = createServer((req, res) => {
+    // An absolute-form target that is no URL (`GET http://[ HTTP/1.1`) would throw here, outside
+    // any handler, and take the process down (issue 13): the client's mistake, 400.
+    if (!URL.canParse(req.url ?? '/', 'http://localhost')) {
+      sendJson(res, 400, { error: 'request target is not a URL' })
+      return
+    }
     const url = new URL(req.url ?? '/', 'http://localhost')
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET')
     const handler = find(method, url.pathname)

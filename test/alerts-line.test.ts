@@ -149,6 +149,50 @@ describe('alerts over LINE', () => {
   })
 })
 
+describe('link codes and replays over the signed webhook (issue 13)', () => {
+  const post = async (events: unknown[]) => {
+    const body = JSON.stringify({ destination: 'Ubot', events })
+    expect((await webhook(body, signLineBody(body, SECRET))).status).toBe(200)
+  }
+  const counted = (name: string, labels: Record<string, string>) => h.metrics.counter(name, '').get(labels)
+  const guesser = `U${'9'.repeat(32)}`
+
+  it('5 wrong codes from one LINE user, then a restart: the right code is still refused until the window passes', async () => {
+    h = await start()
+    const { json } = await h.api('POST', 'contacts/kru-ann/link-code')
+    const code = String(json.code)
+    const wrong = [1, 2, 3, 4, 5].map((d) => String((Number(code) + d) % 1_000_000).padStart(6, '0'))
+    await post(wrong.map((w) => lineEvents.text(guesser, w)))
+    await waitFor(() => line.replies.length === 5, { message: 'five replies' })
+    expect(counted('suanyang_alert_link_code_attempts_total', { result: 'wrong' })).toBe(5)
+    await h.restart() // the count is in state.json, saved before the webhook answered
+    await post([lineEvents.text(guesser, code)])
+    await waitFor(() => line.replies.length === 6, { message: 'the wait reply' })
+    expect(JSON.stringify(line.replies[5])).toContain('กรุณารอ 15 นาที')
+    expect(counted('suanyang_alert_link_code_attempts_total', { result: 'rate_limited' })).toBe(1)
+    const { json: outbox } = await h.api('GET', 'outbox')
+    expect(outbox.items).toEqual([]) // nobody was linked, nothing was sent
+  })
+
+  it('a signed body replayed after LINE_WEBHOOK_MAX_AGE_MS is refused; an event without webhookEventId is handled once', async () => {
+    h = await start({ LINE_WEBHOOK_MAX_AGE_MS: String(2 * MIN) })
+    publish(dryRun(h.now()))
+    const id = await firedAlertId()
+    await post([lineEvents.at(h.now() - 3 * MIN).postback(LINE_IDS.farmer, `a=ack&id=${id}`)])
+    expect(counted('suanyang_alert_webhook_events_refused_total', { reason: 'too_old' })).toBe(1)
+    expect((await h.api('GET', `alerts/${id}`)).json.alert).toMatchObject({ status: 'firing' })
+
+    const { webhookEventId: _id, ...undated } = lineEvents.postback(LINE_IDS.farmer, `a=ack&id=${id}`)
+    await post([undated])
+    await post([{ ...undated, deliveryContext: { isRedelivery: true } }])
+    expect(counted('suanyang_alert_webhook_events_refused_total', { reason: 'duplicate' })).toBe(1)
+    expect((await h.api('GET', `alerts/${id}`)).json.alert).toMatchObject({ status: 'acknowledged', ack: { by: 'สมชาย' } })
+    await waitFor(() => line.replies.length === 1, { message: 'one reply' })
+    await h.sweeps(1)
+    expect(line.replies).toHaveLength(1)
+  })
+})
+
 describe('schedules', () => {
   it('the daily digest (cron) reaches the farmer once a day, however often the schedule runs', async () => {
     h = await start({ ALERTS_DIGEST_CRON: '* * * * * *' })

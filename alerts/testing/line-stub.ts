@@ -158,20 +158,24 @@ export class LineStub extends HttpStub {
   }
 }
 
-/** The fields every webhook event has (webhook.yml), from one user. */
-const eventBase = (type: string, userId: string, id: string) => ({
+/** The fields every webhook event has (webhook.yml), from one user, at `timestamp` (LINE's clock). */
+const eventBase = (type: string, userId: string, id: string, timestamp: number) => ({
   type,
   mode: 'active',
-  timestamp: Date.now(),
+  timestamp,
   webhookEventId: id,
   deliveryContext: { isRedelivery: false },
   replyToken: `rt-${id}`,
   source: { type: 'user', userId },
 })
 
-/** Webhook event builders (webhook.yml shapes). */
-export const lineEvents = {
-  postback: (userId: string, data: string, id: string = randomUUID()) => ({ ...eventBase('postback', userId, id), postback: { data } }),
-  follow: (userId: string, id: string = randomUUID()) => ({ ...eventBase('follow', userId, id), follow: { isUnblocked: false } }),
-  text: (userId: string, text: string, id: string = randomUUID()) => ({ ...eventBase('message', userId, id), message: { type: 'text', id: '1', text } }),
-}
+let messageSeq = 0
+
+const builders = (now: () => number) => ({
+  postback: (userId: string, data: string, id: string = randomUUID()) => ({ ...eventBase('postback', userId, id, now()), postback: { data } }),
+  follow: (userId: string, id: string = randomUUID()) => ({ ...eventBase('follow', userId, id, now()), follow: { isUnblocked: false } }),
+  text: (userId: string, text: string, id: string = randomUUID()) => ({ ...eventBase('message', userId, id, now()), message: { type: 'text', id: String(++messageSeq), text } }),
+})
+
+/** Webhook event builders (webhook.yml shapes), stamped now; `at(ms)` stamps them at another time. */
+export const lineEvents = { ...builders(Date.now), at: (ms: number) => builders(() => ms) }
