@@ -6,7 +6,7 @@
  */
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { MqttClient } from 'mqtt'
+import type { IClientOptions, MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type StormResult, authStorm } from '../bench/lib/auth-storm.js'
 import { connectAs, publishOutcome } from '../bench/lib/mqttjs.js'
@@ -101,8 +101,8 @@ describe('unknown device ids', () => {
 })
 
 /** A connected client and the moment its socket closed (0 while open). */
-async function liveClient(who: Credentials): Promise<{ client: MqttClient; closedAt: () => number }> {
-  const client = await connectAs(url(), who)
+async function liveClient(who: Credentials, opts: IClientOptions = {}): Promise<{ client: MqttClient; closedAt: () => number }> {
+  const client = await connectAs(url(), who, opts)
   let closedAt = 0
   client.once('close', () => (closedAt = performance.now()))
   return { client, closedAt: () => closedAt }
@@ -112,8 +112,10 @@ describe('revocation', () => {
   it('`device remove` closes the removed device\'s live connection within a second; the others stay', async () => {
     const gone = await app.accounts.addDevice({ farm: 'rev-01', kind: 'pump', device: 'rev-01-pump' })
     const stays = await app.accounts.addDevice({ farm: 'rev-01', kind: 'soil', device: 'rev-01-soil' })
-    const a = await liveClient(gone)
+    const will = { topic: 'farm/rev-01/pump/rev-01-pump/status', payload: Buffer.from('{"online":false}'), qos: 1 as const, retain: true }
+    const a = await liveClient(gone, { will })
     const b = await liveClient(stays)
+    const refusedBefore = counter('mqtt_denials_total', { action: 'publish', reason: 'not authenticated' })
     expect(await publishOutcome(a.client, 'farm/rev-01/pump/rev-01-pump/telemetry', '{"seq":1}')).toBe('acked')
     const r = await runCli(['device', 'remove', '--id', gone.username], { DATA_DIR: app.dataDir })
     expect(r.code).toBe(0)
@@ -126,6 +128,8 @@ describe('revocation', () => {
         `${(closedWallMs - changedMs).toFixed(0)} ms after accounts.json changed`,
     )
     expect(await publishOutcome(a.client, 'farm/rev-01/pump/rev-01-pump/telemetry', '{"seq":2}')).toBe('closed')
+    // Nothing more on its behalf: its Last Will was refused too (counted, and kept as a dead letter).
+    await waitFor(() => counter('mqtt_denials_total', { action: 'publish', reason: 'not authenticated' }) > refusedBefore, { message: 'the will refused' })
     await expect(connectAs(url(), gone)).rejects.toThrow(/bad username or password/i)
     expect(b.closedAt()).toBe(0)
     expect(await publishOutcome(b.client, 'farm/rev-01/soil/rev-01-soil/telemetry', '{"seq":1}')).toBe('acked')
