@@ -3,10 +3,10 @@
  * the selected services before starting any, starts them in order (broker first, so the others
  * reach it at its bound port), and closes them in reverse.
  */
+import { mkdir } from 'node:fs/promises'
 import type { z } from 'zod'
 import { AccountStore } from '../runtime/accounts.js'
 import { CommonEnv, type Env, loadAll } from '../runtime/config.js'
-import { mkdir } from 'node:fs/promises'
 import { HealthRegistry, diskCheck } from '../runtime/health.js'
 import { createHttpServer, sendJson } from '../runtime/http.js'
 import { ReadingHub } from '../runtime/hub.js'
