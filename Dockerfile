@@ -23,7 +23,8 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 1883 8083 8080
+# Healthy = started (/readyz) and not degraded (/healthz: 503 with its reasons).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=5 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HTTP_PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const b = 'http://127.0.0.1:' + (process.env.HTTP_PORT || 8080); Promise.all([b + '/readyz', b + '/healthz'].map((u) => fetch(u))).then((rs) => process.exit(rs.every((r) => r.ok) ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "bin/suanyang.js"]
 CMD ["start"]

@@ -8,6 +8,7 @@ import { connectAsync, type MqttClient } from 'mqtt'
 import { decodeMessage } from '../contracts/decode.js'
 import { type Address, filterOf, topicOf } from '../contracts/topics.js'
 import { Command, type CommandAck } from '../contracts/payloads.js'
+import { Since } from '../runtime/health.js'
 import type { Reading } from '../runtime/hub.js'
 import type { Logger } from '../runtime/logger.js'
 
@@ -40,6 +41,8 @@ export class MqttLink {
   private client: Promise<MqttClient> | undefined
   private readonly records = new Map<string, CommandRecord>()
   private readonly waiters = new Map<string, Array<() => void>>()
+  /** Since when the broker connection has been down, once opened (for /healthz). */
+  readonly down = new Since()
 
   constructor(private readonly opts: MqttLinkOptions) {}
 
@@ -64,6 +67,9 @@ export class MqttLink {
     })
     client.on('message', (topic, payload) => this.onMessage(topic, payload))
     client.on('error', (err) => this.opts.log.warn({ err }, 'alerts mqtt error'))
+    this.down.set(false, this.opts.now()) // connected: connectAsync resolved on the first 'connect'
+    client.on('close', () => this.down.set(true, this.opts.now()))
+    client.on('connect', () => this.down.set(false, this.opts.now()))
     const filters = [filterOf('cmd/ack')]
     if (this.opts.readings) filters.push(filterOf('telemetry'), filterOf('status'), filterOf('event'))
     await client.subscribeAsync(filters, { qos: 1 })

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { resolve as resolvePath } from 'node:path'
 import cron, { type ScheduledTask } from 'node-cron'
 import { ConfigError } from '../runtime/config.js'
+import { heldTooLong } from '../runtime/health.js'
 import { HttpError, readBody, sendJson } from '../runtime/http.js'
 import { defineService, type ServiceContext } from '../runtime/service.js'
 import { API_PREFIX, apiHandler } from './api.js'
@@ -135,12 +136,19 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
   const unsubscribe = ctx.running.includes('ingest') ? ctx.hub.subscribe((r) => commitLater(engine.onReading(r, ctx.now()))) : undefined
   let closed = false
   if (!unsubscribe) {
-    // Readings from the broker: wait for the first connection (a subscription made late would
-    // miss what was published meanwhile), then keep trying in the background if it failed.
+    // Readings from the broker: this service is ready once connected and subscribed, and
+    // degraded while the broker stays out of reach.
+    let subscribed = false
+    link.down.set(true, ctx.now())
+    ctx.health.ready('alerts', () => (subscribed ? { ok: true } : { ok: false, reason: 'not connected to the broker yet' }))
+    ctx.health.check('alerts broker', () => heldTooLong(link.down, ctx.now(), ctx.common.HEALTH_BROKER_DOWN_S * 1_000, 'unreachable'))
+    // Wait for the first connection (a subscription made late would miss what was published
+    // meanwhile), then keep trying in the background if it failed.
     const connectLoop = async (): Promise<void> => {
       while (!closed) {
         try {
           await link.connect()
+          subscribed = true
           return
         } catch (err) {
           log.warn({ err }, 'alerts cannot reach the broker yet')

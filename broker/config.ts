@@ -17,8 +17,10 @@ export const BrokerEnv = z.object({
   BROKER_DRAIN_TIMEOUT_MS: positiveInt(30_000),
   /** A socket that has not sent CONNECT after this long is closed. */
   BROKER_CONNECT_TIMEOUT_MS: positiveInt(10_000),
-  /** Failed logins per address and per username inside the window before the throttle engages. */
+  /** Failed logins of one username from one address inside the window before that pair is throttled. */
   BROKER_AUTH_FAIL_LIMIT: positiveInt(10),
+  /** Failed logins from one address (any usernames; an IPv6 /64) inside the window before it is throttled. */
+  BROKER_AUTH_ADDRESS_FAIL_LIMIT: positiveInt(50),
   /** Not yet proven secrets from one address being hashed (scrypt) at once; more wait (CONNACK 3). */
   BROKER_AUTH_PENDING_PER_ADDRESS: positiveInt(16),
   BROKER_AUTH_FAIL_WINDOW_MS: positiveInt(60_000),

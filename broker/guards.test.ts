@@ -1,7 +1,7 @@
 import mqttPacket from 'mqtt-packet'
 import { describe, expect, it } from 'vitest'
 import { FrameGuard } from './frame-guard.js'
-import { AuthThrottle } from './throttle.js'
+import { AuthThrottle, LoginThrottle, networkOf } from './throttle.js'
 
 const publish = (bytes: number) =>
   mqttPacket.generate({ cmd: 'publish', topic: 't', payload: Buffer.alloc(bytes), qos: 0, dup: false, retain: false })
@@ -52,5 +52,49 @@ describe('auth throttle', () => {
     t.fail('b', 0)
     t.fail('c', 0)
     expect(t.size).toBe(2)
+  })
+})
+
+describe('login throttle', () => {
+  const opts = { pairLimit: 2, addressLimit: 4, windowMs: 60_000, maxKeys: 100 }
+
+  it('never locks a username out by itself: failures from other addresses do not count', () => {
+    const t = new LoginThrottle(opts)
+    for (let i = 0; i < 100; i++) t.failed(`10.0.${i}.1`, 'pump-1', 0)
+    expect(t.refusal('10.9.9.9', 'pump-1', 1)).toBeUndefined()
+  })
+
+  it('throttles a pair after its limit, and the address after its own (higher) one', () => {
+    const t = new LoginThrottle(opts)
+    t.failed('10.0.0.1', 'pump-1', 0)
+    t.failed('10.0.0.1', 'pump-1', 0)
+    expect(t.refusal('10.0.0.1', 'pump-1', 1)).toBe('throttled username at address')
+    expect(t.refusal('10.0.0.1', 'pump-2', 1)).toBeUndefined() // a neighbour behind the same NAT
+    t.failed('10.0.0.1', 'a', 0)
+    t.failed('10.0.0.1', 'b', 0)
+    expect(t.refusal('10.0.0.1', 'pump-2', 1)).toBe('throttled address')
+    expect(t.refusal('10.0.0.1', 'pump-2', 60_000)).toBeUndefined() // the window has passed
+  })
+
+  it('forgets a pair after its success, not the address', () => {
+    const t = new LoginThrottle({ ...opts, addressLimit: 3 })
+    t.failed('10.0.0.1', 'pump-1', 0)
+    t.failed('10.0.0.1', 'pump-1', 0)
+    t.succeeded('10.0.0.1', 'pump-1')
+    expect(t.refusal('10.0.0.1', 'pump-1', 1)).toBeUndefined()
+    t.failed('10.0.0.1', 'x', 0)
+    expect(t.refusal('10.0.0.1', 'pump-1', 1)).toBe('throttled address')
+  })
+
+  it('counts an IPv6 address by its /64 and an IPv4-mapped one as IPv4', () => {
+    expect(networkOf('2001:db8:0:12:a::1')).toBe('2001:db8:0:12::/64')
+    expect(networkOf('2001:0db8:0000:0012:ffff:1:2:3')).toBe('2001:db8:0:12::/64')
+    expect(networkOf('2001:db8::5')).toBe('2001:db8:0:0::/64')
+    expect(networkOf('::1')).toBe('0:0:0:0::/64')
+    expect(networkOf('::ffff:192.0.2.7')).toBe('192.0.2.7')
+    expect(networkOf('192.0.2.7')).toBe('192.0.2.7')
+    const t = new LoginThrottle(opts)
+    for (let i = 0; i < 4; i++) t.failed(`2001:db8:0:12::${i + 1}`, `u${i}`, 0)
+    expect(t.refusal('2001:db8:0:12:ffff::9', 'pump-1', 1)).toBe('throttled address')
   })
 })

@@ -16,7 +16,7 @@ import { slimSettings } from './lean.js'
 import { LogLimiter } from './log-limit.js'
 import { type BrokerMetrics, ChannelTally } from './metrics.js'
 import { type PatchableStore, patchStore } from './store-patches.js'
-import { AuthThrottle } from './throttle.js'
+import { LoginThrottle } from './throttle.js'
 
 // CONNACK return codes, MQTT 3.1.1 §3.2.2.3
 const IDENTIFIER_REJECTED = 2
@@ -58,7 +58,7 @@ export interface HookDeps {
 
 export interface Hooks {
   identities: WeakMap<Client, Identity>
-  throttle: AuthThrottle
+  throttle: LoginThrottle
   /** QoS 1/2 publishes acknowledged to their sender and not yet stored: a clean close waits for 0. */
   inflight(): number
   limit: LimitReporter
@@ -68,7 +68,12 @@ export interface Hooks {
 export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
   const { config, accounts, log, metrics, deadLetters, now } = deps
   const identities = new WeakMap<Client, Identity>()
-  const throttle = new AuthThrottle({ limit: config.BROKER_AUTH_FAIL_LIMIT, windowMs: config.BROKER_AUTH_FAIL_WINDOW_MS, maxKeys: 100_000 })
+  const throttle = new LoginThrottle({
+    pairLimit: config.BROKER_AUTH_FAIL_LIMIT,
+    addressLimit: config.BROKER_AUTH_ADDRESS_FAIL_LIMIT,
+    windowMs: config.BROKER_AUTH_FAIL_WINDOW_MS,
+    maxKeys: 100_000,
+  })
   const floodLog = new LogLimiter(10_000)
   /** Unproven passwords being hashed, per remote address. */
   const pendingChecks = new Map<string, number>()
@@ -131,10 +136,8 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
     if (over) return refuse(over.reason, over.code, true)
     if (username === undefined || username === '' || password === undefined) return refuse('anonymous', NOT_AUTHORIZED)
     const secret = password.toString('utf8')
-    const userKey = `user:${username}`
-    const addressKey = `addr:${address}`
-    const t = now()
-    const blocked = throttle.blockedFor(addressKey, t) > 0 ? 'throttled address' : throttle.blockedFor(userKey, t) > 0 ? 'throttled username' : undefined
+    // By address and by (address, username), never by username alone (throttle.ts).
+    const blocked = throttle.refusal(address, username, now())
     // An account that already proved this password gets in even from a throttled address: many
     // devices share one carrier-NAT address, and a storm from it must not lock them out.
     const cheap = accounts.isProven(username, secret)
@@ -156,8 +159,7 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
       (identity) => {
         settled()
         if (!identity) {
-          throttle.fail(addressKey, now())
-          throttle.fail(userKey, now())
+          throttle.failed(address, username, now())
           return refuse('bad username or password')
         }
         // The longest account name owns a client id: nobody takes over another's session.
@@ -180,7 +182,7 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
             )
           }
         }
-        throttle.succeed(userKey)
+        throttle.succeeded(address, username)
         identities.set(client, identity)
         done(null, true)
       },

@@ -16,6 +16,7 @@ import { leanCodec } from './lean.js'
 import { type Listener, listenTcp, listenTls, listenWs } from './listeners.js'
 import { brokerMetrics } from './metrics.js'
 import { openStorage } from './persistence.js'
+import { closeRevokedSessions } from './revocation.js'
 
 /** Sockets a listener accepts beyond BROKER_MAX_CONNECTIONS: room to answer CONNACK 3 (server busy). */
 const SOCKET_MARGIN = 1_000
@@ -61,6 +62,7 @@ export const brokerService = defineService({
     const deadLetters = DeadLetterStore.forDataDir(ctx.common.DATA_DIR, ctx.now, (err) => log.error({ err }, 'dead-letter write failed'))
     const hooks = installHooks(broker, { config, accounts: ctx.accounts, log, metrics: m, deadLetters, now: ctx.now })
     const internals = broker as unknown as AedesInternals
+    const stopRevoking = closeRevokedSessions(broker, { accounts: ctx.accounts, identities: hooks.identities, log, metrics: m })
     storage.queue?.knowConnected((clientId) => internals.clients[clientId]?.connected === true)
 
     // Counted from Aedes' own client table when scraped: always consistent, O(clients) per scrape.
@@ -137,6 +139,7 @@ export const brokerService = defineService({
     const shutdown = async () => {
       // Stop taking packets, then let publishes already acknowledged (PUBACK precedes routing in
       // Aedes) and the Last Wills of the dropped clients reach storage before it closes.
+      stopRevoking()
       await Promise.all(listeners.map((l) => l.close()))
       for (let waited = 0; waited < 5_000 && (hooks.inflight() > 0 || broker.connectedClients > 0); waited += 10) await sleep(10)
       closing = true

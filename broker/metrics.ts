@@ -25,6 +25,7 @@ export interface BrokerMetrics {
   denials: Counter
   limitHits: Counter
   takeovers: Counter
+  revoked: Counter
   queued: Gauge
   queueOutcomes: Counter
   memory: Gauge
@@ -72,6 +73,7 @@ export function brokerMetrics(m: Metrics): BrokerMetrics {
     denials: m.counter('mqtt_denials_total', 'Refused publishes and subscriptions, by action and reason'),
     limitHits: m.counter('mqtt_limit_hits_total', 'Connections, packets or clients stopped by a limit, by limit'),
     takeovers: m.counter('mqtt_session_takeovers_total', 'Connections that replaced a live connection with the same client id'),
+    revoked: m.counter('mqtt_sessions_revoked_total', 'Live connections closed because their account was removed or given a new secret, by role'),
     queued: m.gauge('mqtt_queued_messages', 'QoS 1 messages stored for persistent sessions (offline queue and in flight); -1 when not measured'),
     queueOutcomes: m.counter('mqtt_queue_messages_total', 'QoS 1 messages queued for persistent sessions, by outcome: written to disk, or acknowledged while still in memory'),
     memory: processMemory(m),

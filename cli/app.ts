@@ -3,9 +3,11 @@
  * the selected services before starting any, starts them in order (broker first, so the others
  * reach it at its bound port), and closes them in reverse.
  */
+import { mkdir } from 'node:fs/promises'
 import type { z } from 'zod'
 import { AccountStore } from '../runtime/accounts.js'
 import { CommonEnv, type Env, loadAll } from '../runtime/config.js'
+import { HealthRegistry, diskCheck } from '../runtime/health.js'
 import { createHttpServer, sendJson } from '../runtime/http.js'
 import { ReadingHub } from '../runtime/hub.js'
 import type { Logger } from '../runtime/logger.js'
@@ -56,9 +58,19 @@ export async function startApp(names: readonly ServiceName[], opts: AppOptions):
   const info: App['info'] = {}
   const started = Date.now()
 
-  http.add('GET', '/healthz', (_req, res) =>
-    sendJson(res, 200, { status: 'ok', services: running.map((r) => r.name), uptimeS: Math.round((Date.now() - started) / 1000) }),
-  )
+  const health = new HealthRegistry()
+  await mkdir(common.DATA_DIR, { recursive: true })
+  health.check('disk', diskCheck(common.DATA_DIR, common.HEALTH_DISK_MIN_FREE_MB * 1024 * 1024))
+  // 503 with the reasons when degraded: a load balancer or Docker sees it without parsing JSON.
+  http.add('GET', '/healthz', async (_req, res) => {
+    const v = await health.health()
+    const services = running.map((r) => r.name)
+    sendJson(res, v.ok ? 200 : 503, { status: v.ok ? 'ok' : 'degraded', reasons: v.reasons, services, uptimeS: Math.round((Date.now() - started) / 1000) })
+  })
+  http.add('GET', '/readyz', async (_req, res) => {
+    const v = await health.readyNow(modules.map((m) => m.name).filter((n) => !running.some((r) => r.name === n)))
+    sendJson(res, v.ok ? 200 : 503, { status: v.ok ? 'ready' : 'not ready', reasons: v.reasons })
+  })
   http.add('GET', '/metrics', (_req, res) => {
     const body = metrics.render()
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body)
@@ -85,6 +97,7 @@ export async function startApp(names: readonly ServiceName[], opts: AppOptions):
         http,
         hub,
         accounts,
+        health,
         mqttUrl: () => mqttUrl,
         wsPort: () => wsPort,
         running: modules.map((m) => m.name),

@@ -1,8 +1,10 @@
 /**
- * The console's HTTP routes besides its files: the page's start-up facts (`/console/config`:
- * where the broker's WebSocket is, the read-only viewer account, the devices, the names of the
- * contract), the last hour of readings, and the trainer endpoint that publishes on `sim/control`
- * (Bearer technician token, like the alerts API).
+ * The console's HTTP routes besides its files. Public: the page's start-up facts
+ * (`/console/config`: the names of the contract, whether actions are on) and nothing that names
+ * a device or opens the broker (issue 13: device ids and the viewer account are not for anyone
+ * who reaches the port). With the technician token (Bearer, like the alerts API): the live
+ * connection (`/console/api/live`: where the broker's WebSocket is, the read-only viewer account,
+ * the devices), the last hour of readings, and the trainer endpoint that publishes on `sim/control`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { z } from 'zod'
@@ -55,39 +57,47 @@ function allowed(req: IncomingMessage, res: ServerResponse, token: string | unde
   return d.ok
 }
 
-/** Training farms and speed are for everyone (the training badge); the active faults only for the trainer. */
-const simSummary = (s: SimState | undefined) =>
-  s ? { running: true, speed: s.speed, training: s.farms.filter((f) => f.training).map((f) => f.farm) } : { running: false, speed: null, training: [] }
+/** Whether the simulator runs, and its speed, for everyone; the rest only with the token. */
+const simPublic = (s: SimState | undefined) => (s ? { running: true, speed: s.speed } : { running: false, speed: null })
+/** The training farms (their badge) too. */
+const simSummary = (s: SimState | undefined) => ({ ...simPublic(s), training: s ? s.farms.filter((f) => f.training).map((f) => f.farm) : [] })
 
 export function consoleRoutes(deps: ApiDeps) {
   return {
-    async config(_req: IncomingMessage, res: ServerResponse): Promise<void> {
-      const viewer = deps.viewer()
-      const devices = await deps.devices()
+    config(_req: IncomingMessage, res: ServerResponse): void {
       send(res, 200, {
-        mqtt: { ...deps.ws, username: viewer.username, password: viewer.password },
         alertsApi: deps.alertsApi,
         actions: deps.token !== undefined,
-        devices: devices.map(({ farm, kind, device }) => ({ farm, kind, device })),
-        sim: simSummary(deps.sim()),
         contract: { kinds: KINDS, pumpStates: PUMP_STATES, faultCodes: FAULT_CODES, scenarios: FAULT_SCENARIOS, scenarioKinds: SCENARIO_KINDS, commands: PAGE_COMMANDS },
         chart: { fields: CHART_FIELDS, windowMs: WINDOW_MS, spacingMs: SPACING_MS },
       })
     },
 
-    history(_req: IncomingMessage, res: ServerResponse): void {
-      send(res, 200, { devices: deps.history.snapshot() })
+    /** What the page needs for live data, for a signed-in technician only. */
+    async live(req: IncomingMessage, res: ServerResponse): Promise<void> {
+      if (!allowed(req, res, deps.token)) return
+      const viewer = deps.viewer()
+      const devices = await deps.devices()
+      send(res, 200, {
+        mqtt: { ...deps.ws, username: viewer.username, password: viewer.password },
+        devices: devices.map(({ farm, kind, device }) => ({ farm, kind, device })),
+        sim: simSummary(deps.sim()),
+      })
+    },
+
+    history(req: IncomingMessage, res: ServerResponse): void {
+      if (allowed(req, res, deps.token)) send(res, 200, { devices: deps.history.snapshot() })
     },
 
     session(req: IncomingMessage, res: ServerResponse): void {
       if (allowed(req, res, deps.token)) send(res, 200, { ok: true })
     },
 
-    /** Public: running, speed, training farms. With the technician token also the active faults. */
+    /** Public: running, speed. With the technician token also the training farms and the active faults. */
     simState(req: IncomingMessage, res: ServerResponse): void {
       const state = deps.sim()
       const trainer = authorize(req.headers.authorization, deps.token).ok
-      send(res, 200, { ...simSummary(state), ...(trainer ? { faults: state?.faults ?? [], farms: state?.farms ?? [] } : {}) })
+      send(res, 200, trainer ? { ...simSummary(state), faults: state?.faults ?? [], farms: state?.farms ?? [] } : simPublic(state))
     },
 
     async simControl(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * The field console (issue 8): a page on HTTP_PORT that shows the farms live over MQTT-over-
- * WebSocket with a read-only viewer account, and acts through token-protected HTTP (the alerts
- * API for alerts and pump commands, this service's trainer endpoint for the simulator).
+ * WebSocket with a read-only viewer account, once a technician signed in (issue 13), and acts
+ * through token-protected HTTP (the alerts API for alerts and pump commands, this service's
+ * trainer endpoint for the simulator).
  */
 import { networkInterfaces } from 'node:os'
 import type { Handler } from '../runtime/http.js'
@@ -65,6 +66,7 @@ export const consoleService = defineService({
     ctx.http.add('GET', '/console', toPage)
     ctx.http.add('GET', '/', toPage)
     ctx.http.add('GET', `${BASE}config`, routes.config)
+    ctx.http.add('GET', `${BASE}api/live`, routes.live)
     ctx.http.add('GET', `${BASE}api/history`, routes.history)
     ctx.http.add('GET', `${BASE}api/session`, routes.session)
     ctx.http.add('GET', `${BASE}api/sim`, routes.simState)

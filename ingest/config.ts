@@ -28,5 +28,11 @@ export const IngestEnv = z.object({
   INGEST_RETRY_MAX_MS: positiveInt(30_000),
   /** Near this many unwritten bytes in the spool, ingest stops taking messages (the broker holds them). */
   INGEST_SPOOL_MAX_BYTES: positiveInt(1024 * 1024 * 1024),
+  /** /healthz is degraded once InfluxDB writes have been failing this long. */
+  INGEST_HEALTH_WRITE_FAILING_S: positiveInt(30),
+  /** ...once the spool backlog has grown (never shrunk) this long... */
+  INGEST_HEALTH_SPOOL_STALL_S: positiveInt(60),
+  /** ...or while the backlog is above this many bytes. */
+  INGEST_HEALTH_SPOOL_MAX_BYTES: positiveInt(100 * 1024 * 1024),
 })
 export type IngestConfig = z.output<typeof IngestEnv>

@@ -7,6 +7,7 @@ import { DeadLetterStore } from '../runtime/deadletter.js'
 import { defineService } from '../runtime/service.js'
 import { farmFilters, farmMatcher } from './accept.js'
 import { IngestEnv } from './config.js'
+import { IngestHealth } from './health.js'
 import { IngestPipeline } from './pipeline.js'
 import { Spool } from './spool.js'
 import { AckingSubscriber } from './subscriber.js'
@@ -77,6 +78,20 @@ export const ingestService = defineService({
       },
     })
 
+    const health = new IngestHealth(
+      {
+        writeFailingMs: config.INGEST_HEALTH_WRITE_FAILING_S * 1_000,
+        spoolStallMs: config.INGEST_HEALTH_SPOOL_STALL_S * 1_000,
+        spoolMaxBytes: config.INGEST_HEALTH_SPOOL_MAX_BYTES,
+        brokerDownMs: ctx.common.HEALTH_BROKER_DOWN_S * 1_000,
+      },
+      ctx.now(),
+    )
+    ctx.health.check('ingest storage', () => health.storage(ctx.now()))
+    ctx.health.check('ingest spool', () => health.spool(ctx.now()))
+    ctx.health.check('ingest broker', () => health.broker(ctx.now()))
+    ctx.health.ready('ingest', () => health.ready())
+
     const spoolBytes = metrics.gauge('ingest_spool_bytes', 'Bytes in the spool not yet confirmed by InfluxDB').collect(() => spoolBytes.set(spool.bytes))
     const full = metrics.gauge('ingest_spool_full', '1 while ingest has stopped taking messages because the spool is full')
     const watch = setInterval(() => {
@@ -90,10 +105,15 @@ export const ingestService = defineService({
         log.info({ bytes }, 'spool below its limit: taking messages again')
         subscriber.resume()
       }
+      health.observe({ writerFailing: writer?.failingNow, spoolBytes: bytes, spoolFull: full.get() === 1 }, ctx.now())
     }, 250)
 
     subscriber.onDelivery = (topic, payload, token) => pipeline.handle(topic, payload, token)
-    subscriber.on('connected', (sessionPresent) => log.info({ sessionPresent, clientId: config.INGEST_CLIENT_ID }, 'ingest connected'))
+    subscriber.on('connected', (sessionPresent) => {
+      health.connected(ctx.now())
+      log.info({ sessionPresent, clientId: config.INGEST_CLIENT_ID }, 'ingest connected')
+    })
+    subscriber.on('disconnected', () => health.disconnected(ctx.now()))
     subscriber.start()
     writer?.start()
 

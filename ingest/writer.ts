@@ -90,6 +90,11 @@ export class InfluxWriter {
     this.running ??= this.loop().catch((err: unknown) => this.log.fatal({ err }, 'writer loop died'))
   }
 
+  /** True from a failed write until one succeeds: read-only, for the health check (ingest/health.ts). */
+  get failingNow(): boolean {
+    return this.failing
+  }
+
   async stop(): Promise<void> {
     this.stopped = true
     clearTimeout(this.sleepTimer)

@@ -1,15 +1,17 @@
 /**
  * MQTT accounts: devices (username = device id) and people or services (viewer, operator,
- * service). Kept in `DATA_DIR/accounts.json` with scrypt hashes only. The broker re-reads the
- * file when it changes, so a device added with `suanyang device add` connects without a restart.
+ * service). Kept in `DATA_DIR/accounts.json` with scrypt hashes only. The broker watches the
+ * file, so a device added with `suanyang device add` connects without a restart, and one removed
+ * (or given a new secret) loses its open connections at once (`isCurrent`, `onChange`).
  */
 import { createHash } from 'node:crypto'
+import { type FSWatcher, watch } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { ID_PATTERN, KINDS, type Kind } from '../contracts/names.js'
 import { writeFileAtomic, withLock } from './files.js'
-import { hashSecret, newSecret, safeEqual, verifySecret } from './secrets.js'
+import { DUMMY_HASH, hashSecret, newSecret, safeEqual, verifySecret } from './secrets.js'
 
 export const ROLES = ['device', 'service', 'viewer', 'operator'] as const
 export type Role = (typeof ROLES)[number]
@@ -72,6 +74,9 @@ export class AccountStore {
   private checkedAt = 0
   /** username -> hash string + digest of a password already proven by scrypt. */
   private readonly verified = new Map<string, { hash: string; digest: string }>()
+  /** Every identity authenticate() gave out -> the account as it was then (see tagOf). */
+  private readonly issued = new WeakMap<Identity, string>()
+  private readonly listeners = new Set<() => void>()
 
   private constructor(
     readonly path: string,
@@ -103,6 +108,58 @@ export class AccountStore {
     if (mtimeMs === this.mtimeMs) return
     this.data = mtimeMs === 0 ? empty() : AccountsFile.parse(JSON.parse(await readFile(this.path, 'utf8')))
     this.mtimeMs = mtimeMs
+    this.changed()
+  }
+
+  /** `listener` runs after every change of the accounts (read from disk or written here). */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener()
+  }
+
+  /**
+   * Re-reads the file as soon as it changes (inotify on DATA_DIR), and every `pollMs` in case
+   * the change is not reported (network file systems). Returns a function that stops it.
+   */
+  watch(onError: (err: unknown) => void, pollMs = 1_000): () => void {
+    const refresh = () => void this.reload(true).catch(onError)
+    let watcher: FSWatcher | undefined
+    try {
+      // The directory, not the file: an atomic write replaces the file (a new inode) by rename.
+      watcher = watch(this.dataDir, { persistent: false }, (_event, name) => {
+        if (name === null || name.startsWith('accounts.json')) refresh()
+      })
+      watcher.on('error', onError)
+    } catch (err) {
+      onError(err) // polling alone
+    }
+    const timer = setInterval(refresh, pollMs)
+    timer.unref()
+    return () => {
+      watcher?.close()
+      clearInterval(timer)
+    }
+  }
+
+  /** What an identity rests on: the account's secret (its hash) and everything the identity holds. */
+  private tagOf(username: string): string | undefined {
+    const device = this.data.devices[username]
+    if (device) return JSON.stringify(['device', device.farm, device.kind, device.hash])
+    const user = this.data.users[username]
+    return user && JSON.stringify([user.role, user.farms, user.hash])
+  }
+
+  /**
+   * False once the account an identity came from is gone, or has a new secret, role, farm or
+   * kind since: its connections must end (issue 13, revocation).
+   */
+  isCurrent(identity: Identity): boolean {
+    const tag = this.issued.get(identity)
+    return tag !== undefined && tag === this.tagOf(identity.username)
   }
 
   /** The identity for a username and password, or undefined. Never throws for bad input. */
@@ -112,12 +169,20 @@ export class AccountStore {
     const device = this.data.devices[username]
     const user = this.data.users[username]
     const hash = device?.hash ?? user?.hash
-    if (hash === undefined) return undefined
-    if (!(await this.check(username, password, hash))) return undefined
-    if (device) return { role: 'device', username, farm: device.farm, kind: device.kind, device: username }
-    if (user?.role === 'service') return { role: 'service', username }
-    if (user) return { role: user.role, username, farms: user.farms }
-    return undefined
+    const tag = this.tagOf(username)
+    // An unknown account costs the same scrypt work and gets the same answer as a wrong
+    // password: the time to the answer must not tell which device ids exist (issue 13).
+    const ok = await this.check(username, password, hash ?? DUMMY_HASH)
+    if (!ok || hash === undefined || tag === undefined) return undefined
+    // Changed while the password was being checked: the check was against the old secret.
+    if (this.tagOf(username) !== tag) return undefined
+    const identity: Identity | undefined = device
+      ? { role: 'device', username, farm: device.farm, kind: device.kind, device: username }
+      : user?.role === 'service'
+        ? { role: 'service', username }
+        : user && { role: user.role, username, farms: user.farms }
+    if (identity) this.issued.set(identity, tag)
+    return identity
   }
 
   /**
@@ -133,7 +198,9 @@ export class AccountStore {
 
   private async check(username: string, password: string, hash: string): Promise<boolean> {
     const known = this.verified.get(username)
-    if (known && known.hash === hash) return safeEqual(known.digest, digest(password))
+    if (known && known.hash === hash && safeEqual(known.digest, digest(password))) return true
+    // A wrong password costs a full check even when the right one is cached: a quick refusal
+    // would tell that this account exists and has logged in.
     if (!(await verifySecret(password, hash))) return false
     this.verified.set(username, { hash, digest: digest(password) })
     return true
@@ -235,6 +302,7 @@ export class AccountStore {
       await writeFileAtomic(this.path, `${JSON.stringify(next, null, 2)}\n`)
       this.data = next
       this.mtimeMs = -1 // our own write: re-stat next time
+      this.changed()
     })
   }
 }

@@ -29,6 +29,10 @@ export const CommonEnv = z.object({
   MQTT_URL: optionalString(),
   DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** /healthz is degraded while less than this is free on the disk of DATA_DIR. */
+  HEALTH_DISK_MIN_FREE_MB: positiveInt(500),
+  /** /healthz is degraded once a service's connection to the broker has been down this long. */
+  HEALTH_BROKER_DOWN_S: positiveInt(30),
 })
 export type CommonConfig = z.output<typeof CommonEnv>
 

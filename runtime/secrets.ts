@@ -27,6 +27,13 @@ export async function hashSecret(secret: string): Promise<string> {
   return ['scrypt', N, R, P, salt.toString('base64url'), key.toString('base64url')].join('$')
 }
 
+/**
+ * A hash in the same format and with the same cost as hashSecret's that no secret matches (random
+ * salt and key): checking a password of an unknown account against it costs what a real check
+ * costs, so the time to the answer does not tell whether the account exists.
+ */
+export const DUMMY_HASH = ['scrypt', N, R, P, randomBytes(16).toString('base64url'), randomBytes(KEY_BYTES).toString('base64url')].join('$')
+
 export async function verifySecret(secret: string, encoded: string): Promise<boolean> {
   const [algo, n, r, p, salt, hash] = encoded.split('$')
   if (algo !== 'scrypt' || !n || !r || !p || salt === undefined || hash === undefined) return false

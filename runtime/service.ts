@@ -6,6 +6,7 @@
 import type { z } from 'zod'
 import type { AccountStore } from './accounts.js'
 import type { CommonConfig } from './config.js'
+import type { Health } from './health.js'
 import type { HttpRoutes } from './http.js'
 import type { ReadingHub } from './hub.js'
 import type { Logger } from './logger.js'
@@ -22,6 +23,8 @@ export interface ServiceContext {
   /** Accepted readings, in process: ingest publishes, alerts subscribe. */
   hub: ReadingHub
   accounts: AccountStore
+  /** Where the service reports its health (/healthz) and readiness (/readyz). */
+  health: Health
   /** The broker's address: the in-process broker's bound port, else MQTT_URL. */
   mqttUrl(): string
   /** The in-process broker's MQTT-over-WebSocket port, if one runs here. */

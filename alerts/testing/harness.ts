@@ -12,6 +12,7 @@ import { createHttpServer, type HttpServer } from '../../runtime/http.js'
 import { ReadingHub } from '../../runtime/hub.js'
 import { silentLogger } from '../../runtime/logger.js'
 import { Metrics } from '../../runtime/metrics.js'
+import { HealthRegistry } from '../../runtime/health.js'
 import type { Service, ServiceContext, ServiceName } from '../../runtime/service.js'
 import { AlertsEnv } from '../config.js'
 import { alertsService } from '../service.js'
@@ -66,6 +67,7 @@ export class AlertsHarness {
       http: this.http,
       hub: this.hub,
       accounts: await AccountStore.open(this.dataDir),
+      health: new HealthRegistry(),
       mqttUrl: () => this.opts.mqttUrl ?? '',
       wsPort: () => undefined,
       running: this.opts.running ?? ['ingest', 'alerts'],

@@ -1,9 +1,11 @@
 /* global document, location, localStorage, history, performance, TextDecoder, setInterval, setTimeout, clearTimeout, URLSearchParams, FormData */
 /**
- * The field console page (issue 8). Start-up: the console's config (broker WebSocket, viewer
- * account, devices), the last hour, then live readings over MQTT-over-WebSocket with the
- * read-only viewer account. Actions (alerts, pump commands, trainer) go over HTTP with the
- * technician token. Nothing is loaded from outside this server.
+ * The field console page (issue 8). Start-up: the console's public config (the contract's
+ * names), then, once signed in with the technician token (issue 13: devices and the broker
+ * account are not for everyone), the live connection (broker WebSocket, viewer account, devices)
+ * and the last hour, then live readings over MQTT-over-WebSocket with the read-only viewer
+ * account. Actions (alerts, pump commands, trainer) go over HTTP with the technician token.
+ * Nothing is loaded from outside this server.
  */
 import mqtt from './vendor/mqtt.js'
 import { alertsPanel } from './alerts.js'
@@ -30,6 +32,8 @@ const model = createModel()
 /** @type {any} */
 let config = null
 let signedIn = false
+/** The MQTT client, once signed in. */
+let live = null
 /** Per farm: its card and charts. */
 const cards = new Map()
 const dirtyCharts = new Set()
@@ -114,8 +118,7 @@ function onMessage(topic, raw) {
   }
 }
 
-function connectLive() {
-  const m = config.mqtt
+function connectLive(m) {
   const url = m.url ?? (m.port ? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.hostname}:${m.port}/` : undefined)
   if (!url) return setConnection('noWs')
   const client = mqtt.connect(url, {
@@ -139,6 +142,27 @@ function connectLive() {
   client.on('reconnect', () => setConnection('connecting'))
   client.on('offline', () => setConnection('offline'))
   client.on('message', onMessage)
+  return client
+}
+
+/** Devices, the last hour and the live connection: for a signed-in technician only. */
+async function startLive() {
+  if (live) return
+  live = 'starting'
+  // Both at once: on a slow link the round trips, not the bytes, are what the user waits for.
+  const [l, h] = await Promise.all([request('GET', '/console/api/live', { auth: true }), request('GET', '/console/api/history', { auth: true })])
+  if (!l.ok) {
+    live = null
+    return setConnection('offline')
+  }
+  performance.mark('console-config')
+  for (const d of l.body.devices) ensureDevice(model, d.farm, d.kind, d.device)
+  if (h.ok) loadHistory(model, h.body.devices ?? [])
+  setTraining(model, l.body.sim.training)
+  drawAllFarms()
+  setConnection('connecting')
+  performance.mark('console-connect')
+  live = connectLive(l.body.mqtt) ?? 'no-ws' // no WebSocket address: nothing to retry
 }
 
 // --- sign-in, language -----------------------------------------------------------------------
@@ -165,7 +189,12 @@ async function checkSession() {
   state.textContent = !config.actions ? t('signin.off') : t('signin.needed')
   $('trainer').hidden = !signedIn
   alerts?.setEnabled(signedIn)
+  const empty = $('farms-empty')
+  empty.setAttribute('data-i18n', signedIn ? 'farms.none' : 'farms.signin')
+  empty.textContent = t(empty.getAttribute('data-i18n') ?? '')
+  if (!signedIn) setConnection('signedOut')
   drawAllFarms()
+  if (signedIn) await startLive()
   await alerts?.refresh()
   if (signedIn) await trainer?.refresh()
 }
@@ -186,7 +215,7 @@ function switchLanguage() {
   lang = lang === 'th' ? 'en' : 'th'
   localStorage.setItem('suanyang.console.lang', lang)
   applyLanguage()
-  setConnection($('conn').classList.contains('live') ? 'live' : 'connecting')
+  setConnection(!signedIn ? 'signedOut' : $('conn').classList.contains('live') ? 'live' : 'connecting')
   $('alert-list').replaceChildren()
   $('announce').replaceChildren()
   trainer?.render()
@@ -212,12 +241,13 @@ function wireSignIn() {
   })
   $('signout').addEventListener('click', () => {
     session.clear()
-    void checkSession()
+    location.reload() // drops the live connection and every reading on screen
   })
 }
 
 async function pollSim() {
-  const r = await request('GET', '/console/api/sim')
+  if (!signedIn) return
+  const r = await request('GET', '/console/api/sim', { auth: true })
   if (r.ok && setTraining(model, r.body.training ?? [])) drawAllFarms()
   if (signedIn) await trainer?.refresh()
 }
@@ -226,15 +256,9 @@ async function boot() {
   applyLanguage()
   wireSignIn()
   $('lang').addEventListener('click', switchLanguage)
-  // Both at once: on a slow link the round trips, not the bytes, are what the user waits for.
-  const [c, h] = await Promise.all([request('GET', '/console/config'), request('GET', '/console/api/history')])
+  const c = await request('GET', '/console/config')
   if (!c.ok) return setConnection('offline')
-  performance.mark('console-config')
   config = c.body
-  for (const d of config.devices) ensureDevice(model, d.farm, d.kind, d.device)
-  if (h.ok) loadHistory(model, h.body.devices ?? [])
-  setTraining(model, config.sim.training)
-  drawAllFarms()
   alerts = alertsPanel({
     list: $('alert-list'),
     message: $('alerts-message'),
@@ -253,9 +277,6 @@ async function boot() {
     scenarioKinds: config.contract.scenarioKinds,
     devices: () => [...model.devices.values()].map(({ farm, kind, device }) => ({ farm, kind, device })),
   })
-  setConnection('connecting')
-  performance.mark('console-connect')
-  connectLive()
   await checkSession()
   setInterval(() => void (signedIn ? alerts?.refresh() : undefined), ALERTS_POLL_MS)
   setInterval(() => void pollSim(), SIM_POLL_MS)
