@@ -7,6 +7,7 @@ import type { Aedes, AuthenticateError, Client } from 'aedes'
 import type { AccountStore, Identity } from '../runtime/accounts.js'
 import type { DeadLetterStore } from '../runtime/deadletter.js'
 import type { Logger } from '../runtime/logger.js'
+import { checkTopicFilter, checkTopicName } from '../contracts/mqtt-rules.js'
 import { type Decision, canPublish, canReceive, canSubscribe } from './acl.js'
 import { clientIdAllowed } from './client-id.js'
 import type { BrokerConfig } from './config.js'
@@ -18,7 +19,6 @@ import { LogLimiter } from './log-limit.js'
 import { type BrokerMetrics, ChannelTally } from './metrics.js'
 import { type PatchableStore, patchStore } from './store-patches.js'
 import { AuthThrottle } from './throttle.js'
-import { checkTopicFilter, checkTopicName } from '../contracts/mqtt-rules.js'
 
 // CONNACK return codes, MQTT 3.1.1 §3.2.2.3
 /** Any level outside 3..4 makes Aedes answer CONNACK 1 (unacceptable protocol version) itself. */

@@ -11,7 +11,7 @@ import { holdAcksUntilSafe } from './durable-ack.js'
 import { fastParse } from './fast-parse.js'
 import { installFastWrite } from './fast-write.js'
 import { cacheSubscriptionsByTopic, cacheTrie } from './match-cache.js'
-import { type AedesInternals, installHooks, malformedReason } from './hooks.js'
+import { type AedesInternals, installHooks, malformedReason, remoteAddress } from './hooks.js'
 import { leanCodec } from './lean.js'
 import { type Listener, listenTcp, listenTls, listenWs } from './listeners.js'
 import { LogLimiter } from './log-limit.js'
@@ -116,12 +116,12 @@ export const brokerService = defineService({
     // A malformed packet closes its connection [MQTT-4.8.0-1]: counted and logged (once a minute per
     // reason) here; refusals of the hooks (CONNECT, ACL) and socket errors are logged where they arise.
     const malformedLog = new LogLimiter(60_000, 1_000)
-    const onConnectionError = (client: { id?: string }, err: Error, msg: string) => {
+    const onConnectionError = (client: Parameters<typeof remoteAddress>[0], err: Error, msg: string) => {
       const reason = malformedReason(err)
       if (reason === undefined) return log.debug({ clientId: client.id, err: err.message }, msg)
       m.malformed.inc({ reason })
       const admit = malformedLog.admit(reason, ctx.now())
-      if (admit.log) log.warn({ clientId: client.id, reason, suppressed: admit.suppressed }, 'malformed packet: client disconnected')
+      if (admit.log) log.warn({ clientId: client.id, address: remoteAddress(client), reason, suppressed: admit.suppressed }, 'malformed packet: client disconnected')
     }
     const drained = new WeakSet<object>() // Aedes reports the timeout once per pending write
     broker.on('clientError', (client, err) => {
