@@ -7,7 +7,7 @@ import type { Aedes, AuthenticateError, Client } from 'aedes'
 import type { AccountStore, Identity } from '../runtime/accounts.js'
 import type { DeadLetterStore } from '../runtime/deadletter.js'
 import type { Logger } from '../runtime/logger.js'
-import { checkTopicFilter, checkTopicName } from '../contracts/mqtt-rules.js'
+import { checkTopicFilter, checkTopicName, topicMatches } from '../contracts/mqtt-rules.js'
 import { type Decision, canPublish, canReceive, canSubscribe } from './acl.js'
 import { clientIdAllowed } from './client-id.js'
 import type { BrokerConfig } from './config.js'
@@ -58,6 +58,17 @@ function checkPublish(packet: { topic: string; qos: number; dup: boolean }): Dec
   if (packet.qos > 2) return { ok: false, reason: 'QoS 3' } // [MQTT-3.3.1-4] (a Will stored before connect-check.ts)
   if (packet.qos === 0 && packet.dup) return { ok: false, reason: 'DUP on QoS 0' } // [MQTT-3.3.1-2]
   return checkTopicName(packet.topic)
+}
+
+/** The highest QoS this client was granted for a topic (2 when no filter of it matches: unchanged). */
+function grantedQos(client: Client, topic: string): 0 | 1 | 2 {
+  const subscriptions = (client as unknown as { subscriptions: Record<string, { qos: number }> }).subscriptions
+  let granted = -1
+  for (const filter in subscriptions) {
+    const qos = subscriptions[filter]?.qos ?? 0
+    if (qos > granted && topicMatches(filter, topic)) granted = qos
+  }
+  return granted === 0 || granted === 1 ? granted : 2
 }
 
 /** Counts a limit that bit and logs it, at most once per key and window (floods stay readable). */
@@ -319,6 +330,10 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
       metrics.denials.inc({ action: 'forward', reason: 'not readable by this account' })
       return null
     }
+    // [MQTT-3.8.4-6] at most the QoS granted: Aedes lowers QoS 2 only for a filter equal to the
+    // topic, so a QoS 1 subscriber to farm/+/... got QoS 2. The packet is this client's own copy
+    // (live or from its queue), the one then written.
+    if (packet.qos === 2) packet.qos = grantedQos(client, packet.topic)
     tallyOut.add(packet.topic, packet.payload.length)
     return packet
   }

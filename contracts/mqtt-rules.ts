@@ -46,3 +46,15 @@ export function checkTopicFilter(filter: string): Decision {
   }
   return checkString(filter)
 }
+
+/** Whether a topic name matches a filter [MQTT-4.7.1]; a leading wildcard never matches a '$' topic [MQTT-4.7.2-1]. */
+export function topicMatches(filter: string, topic: string): boolean {
+  if ((filter.startsWith('+') || filter.startsWith('#')) && topic.startsWith('$')) return false
+  const f = filter.split('/')
+  const t = topic.split('/')
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true // the parent level too: 'a/#' matches 'a' [MQTT-4.7.1-2]
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false
+  }
+  return f.length === t.length
+}

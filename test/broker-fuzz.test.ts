@@ -68,6 +68,7 @@ class Watcher {
       try {
         for (const p of w.reader.push(chunk)) {
           if (p.type !== 3) continue
+          if ((p.qos as number) > 1) throw new Error(`QoS ${p.qos} on a QoS 1 subscription [MQTT-3.8.4-6]: ${p.topic}`)
           w.topics.add(p.topic as string)
           if (p.messageId !== undefined) socket.write(Buffer.from([0x40, 2, p.messageId >> 8, p.messageId & 0xff]))
         }
