@@ -13,7 +13,9 @@ import mqttPacket from 'mqtt-packet'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseTopic } from '../contracts/topics.js'
 import type { Credentials } from '../runtime/accounts.js'
+import { AckingSubscriber } from '../ingest/subscriber.js'
 import { DeadLetterStore } from '../runtime/deadletter.js'
+import { createLogger } from '../runtime/logger.js'
 import { type DeviceCredentials, type TestApp, startTestApp } from './helpers/app.js'
 import { pumpReading, startStream } from './helpers/device-stream.js'
 import { type InfluxHandle, startInflux } from './helpers/influx.js'
@@ -210,13 +212,15 @@ const fuzzCase = fc.integer({ min: 0, max: FUZZ_DEVICES - 1 }).chain((d) =>
 class FakeBroker {
   connections = 0
   readonly acked = new Set<number>()
+  /** When each connection came (performance.now()). */
+  readonly connectedAt: number[] = []
   private socket: Socket | undefined
   private constructor(
     readonly server: Server,
-    readonly queue: Array<{ id?: number; bytes: Buffer }>,
+    readonly queue: Array<{ id?: number; bytes: Buffer; sticky?: boolean }>,
   ) {}
 
-  static async start(queue: Array<{ id?: number; bytes: Buffer }>): Promise<FakeBroker> {
+  static async start(queue: Array<{ id?: number; bytes: Buffer; sticky?: boolean }>): Promise<FakeBroker> {
     const server = createServer()
     const b = new FakeBroker(server, queue)
     server.on('connection', (socket) => b.serve(socket))
@@ -230,6 +234,7 @@ class FakeBroker {
 
   private serve(socket: Socket): void {
     this.connections++
+    this.connectedAt.push(performance.now())
     this.socket = socket
     socket.on('error', () => {})
     const parser = mqttPacket.parser({ protocolVersion: 4 })
@@ -238,8 +243,8 @@ class FakeBroker {
       else if (p.cmd === 'subscribe') {
         socket.write(mqttPacket.generate({ cmd: 'suback', messageId: p.messageId as number, granted: p.subscriptions.map(() => 1) }))
         socket.write(Buffer.concat(this.queue.filter((q) => q.id === undefined || !this.acked.has(q.id)).map((q) => q.bytes)))
-        // what has no packet id is not kept for a redelivery
-        this.queue.splice(0, this.queue.length, ...this.queue.filter((q) => q.id !== undefined))
+        // what has no packet id is not kept for a redelivery, unless the test wants a broker that does
+        this.queue.splice(0, this.queue.length, ...this.queue.filter((q) => q.id !== undefined || q.sticky))
       } else if (p.cmd === 'puback') this.acked.add(p.messageId as number)
       else if (p.cmd === 'pingreq') socket.write(mqttPacket.generate({ cmd: 'pingresp' }))
     })
@@ -423,6 +428,26 @@ describe('one bad device, at the MQTT packet level', () => {
       expect(ingest.metrics.counter('ingest_malformed_packets_total', '').total()).toBe(6)
     } finally {
       await ingest.stop()
+      await broker.close()
+    }
+  })
+
+  it('a packet without an end and without a readable packet id, sent first on every connection: the reconnect delay grows instead of looping', async () => {
+    // e.g. a SUBACK whose remaining length runs over four bytes, from a broken broker
+    const broker = await FakeBroker.start([{ bytes: Buffer.from([0x90, 0xff, 0xff, 0xff, 0xff, 0x01, 0, 1, 1]), sticky: true }])
+    const reasons: string[] = []
+    const sub = new AckingSubscriber({ url: broker.url, clientId: 'ingest-x', username: 'ingest', password: 'x', filters: ['farm/#'], reconnectMinMs: 100, log: createLogger('silent') })
+    sub.onMalformed = (reason) => reasons.push(reason)
+    try {
+      sub.start()
+      await waitFor(() => broker.connections >= 5, { message: () => `5 connections, got ${broker.connections}` })
+      const gaps = broker.connectedAt.slice(1).map((t, i) => t - (broker.connectedAt[i] as number))
+      // full backoff with jitter: gap n is within [0.5, 1] x 100 ms x 2^n, so gap n+2 is at least twice gap n's bound
+      for (let i = 2; i < gaps.length; i++) expect(gaps[i], JSON.stringify(gaps)).toBeGreaterThan(gaps[i - 2] as number)
+      expect(gaps.at(-1)).toBeGreaterThanOrEqual(0.5 * 100 * 2 ** 3)
+      expect(reasons.slice(0, 4)).toEqual(Array(4).fill('remaining length over 4 bytes'))
+    } finally {
+      await sub.close()
       await broker.close()
     }
   })
