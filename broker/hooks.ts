@@ -132,11 +132,11 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
   const releases = new WeakMap<Client, () => void>()
   /** CONNECTs to refuse with a CONNACK code: authenticate answers them. */
   const badConnects = new WeakMap<Client, { reason: string; code: number }>()
-  const refuseConnect = (client: Client, reason: string, clause: string) => {
+  const refuseConnect = (client: Client, reason: string, clause: string, malformed: boolean) => {
     metrics.authFailures.inc({ reason })
     const address = remoteAddress(client)
     const admit = floodLog.admit(`connect:${reason}:${address}`, now())
-    if (admit.log) log.warn({ address, reason, clause, suppressed: admit.suppressed }, 'connection refused: malformed CONNECT')
+    if (admit.log) log.warn({ address, reason, clause, suppressed: admit.suppressed }, malformed ? 'connection refused: malformed CONNECT' : 'connection refused')
   }
   // Aedes closes a connection refused here without a CONNACK, so the limits are checked in
   // authenticate (which can answer); this refuses only what the spec wants closed unanswered.
@@ -144,7 +144,7 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
     // Before anything else: nothing of a malformed CONNECT (its Will) may become broker state.
     const verdict = checkConnect(packet as ConnectFields)
     if (!verdict.ok) {
-      refuseConnect(client, verdict.reason, verdict.clause)
+      refuseConnect(client, verdict.reason, verdict.clause, verdict.answer === 'close')
       if (verdict.answer === 'close') return done(new Refused(verdict.reason), false) // [MQTT-3.1.4-1]
       if (verdict.answer === 1) (packet as { protocolVersion: number }).protocolVersion = UNSUPPORTED_LEVEL // [MQTT-3.1.2-2] Aedes answers CONNACK 1
       else badConnects.set(client, { reason: verdict.reason, code: IDENTIFIER_REJECTED }) // [MQTT-3.1.3-8]
