@@ -82,7 +82,7 @@ export function takeFast(parser: ParserInternals, buf: Buffer, Packet: new () =>
     if (p > packetEnd || (qos > 0 && p + 2 > packetEnd)) break
     const topic = buf.toString('utf8', at + 2, p)
     const messageId = qos > 0 ? ((buf[p] as number) << 8) | (buf[p + 1] as number) : undefined
-    if (messageId === 0 || !wellFormedUtf8(topic, () => buf.subarray(at + 2, p))) break
+    if (messageId === 0 || !wellFormedUtf8(topic, buf, at + 2, p)) break
     const packet = new Packet()
     packet.cmd = 'publish'
     packet.retain = (first & 1) !== 0

@@ -37,7 +37,7 @@ export function strictParse(): void {
   proto._parseString = function (this: ParserInternals, maybeBuffer?: boolean) {
     const start = this._pos + 2 // after the 2-byte length
     const s = parseString.call(this, maybeBuffer)
-    if (s === null || wellFormedUtf8(s, () => this._list.slice(start, this._pos))) return s
+    if (s === null || wellFormedUtf8(s, this._list.slice(start, this._pos))) return s
     // Every caller answers null with its own _emitError ("Cannot parse topic"): this reason replaces it.
     this._strictError = new Error('malformed UTF-8 string [MQTT-1.5.3-1]')
     return null

@@ -12,12 +12,13 @@ const ok: Decision = { ok: true }
 
 /**
  * [MQTT-1.5.3-1] well-formed UTF-8 (no surrogates, no overlong forms) and [MQTT-1.5.3-2] no
- * U+0000. `decoded` is the bytes as Buffer#toString('utf8') decodes them: an ill-formed sequence
- * always decodes to U+FFFD, so only a string holding one needs its bytes looked at.
+ * U+0000, for `bytes[start, end)`. `decoded` is those bytes as Buffer#toString('utf8') decodes
+ * them: an ill-formed sequence always decodes to U+FFFD, so only a string holding one needs its
+ * bytes looked at (no copy, no allocation on the hot path).
  */
-export function wellFormedUtf8(decoded: string, bytes: () => Uint8Array): boolean {
+export function wellFormedUtf8(decoded: string, bytes: Uint8Array, start = 0, end = bytes.length): boolean {
   if (decoded.includes('\u0000')) return false
-  return !decoded.includes('\uFFFD') || isUtf8(bytes())
+  return !decoded.includes('\uFFFD') || isUtf8(bytes.subarray(start, end))
 }
 
 /** A string field as decoded from a packet (client id, username, topic). */

@@ -78,7 +78,7 @@ function publish(buf: Buffer, first: number, start: number, end: number, out: Fr
   if (qos === 3) return malformed(out, 'QoS 3') // [MQTT-3.3.1-4]
   if (numbered && out.messageId === 0) return malformed(out, 'packet id 0') // [MQTT-2.3.1-1]
   if (qos === 0 && (first & 0x08) !== 0) return malformed(out, 'DUP on QoS 0') // [MQTT-3.3.1-2]
-  if (!wellFormedUtf8(out.topic, () => buf.subarray(start + 2, topicEnd))) return malformed(out, 'topic not well-formed UTF-8') // [MQTT-1.5.3-1, -2]
+  if (!wellFormedUtf8(out.topic, buf, start + 2, topicEnd)) return malformed(out, 'topic not well-formed UTF-8') // [MQTT-1.5.3-1, -2]
   return 'publish'
 }
 
