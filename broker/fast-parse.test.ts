@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import mqtt from 'mqtt-packet'
 import { describe, expect, it } from 'vitest'
 import { ORIGINAL_PARSE, fastParse } from './fast-parse.js'
+import { strictParse } from './strict-parse.js'
 
 // The parser Aedes loads, as fast-parse.ts patches it.
 const fromAedes = createRequire(createRequire(import.meta.url).resolve('aedes'))
@@ -11,6 +12,7 @@ const Parser = fromAedes('mqtt-packet/parser') as {
   prototype: { parse(buf: Buffer): number; [ORIGINAL_PARSE]?: (buf: Buffer) => number }
 }
 fastParse()
+strictParse() // as the broker runs: the fast path must refuse what the strict parser refuses
 const original = Parser.prototype[ORIGINAL_PARSE] as (buf: Buffer) => number
 
 /** What a parser emits for these chunks: packets as plain data, and errors by message. */
@@ -52,6 +54,12 @@ const packet = fc.oneof(
     Buffer.from([0x30, 0x02, 0x00, 0x05]), // topic longer than the packet
     Buffer.from([0x30, 0x00]), // empty PUBLISH
     Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]), // remaining length of 5 bytes
+    Buffer.from([0x30, 0x04, 0x00, 0x02, 0x61, 0xc3]), // topic of ill-formed UTF-8 [MQTT-1.5.3-1]
+    Buffer.from([0x30, 0x05, 0x00, 0x03, 0xed, 0xa0, 0x80]), // topic holding a surrogate
+    Buffer.from([0x30, 0x04, 0x00, 0x02, 0x61, 0x00]), // topic holding U+0000 [MQTT-1.5.3-2]
+    Buffer.from([0x30, 0x06, 0x00, 0x03, 0xef, 0xbf, 0xbd, 0x7b]), // U+FFFD well encoded: a topic like any
+    Buffer.from([0x32, 0x05, 0x00, 0x01, 0x61, 0x00, 0x00]), // packet id 0 [MQTT-2.3.1-1]
+    Buffer.from([0x40, 0x02, 0x00, 0x00]), // PUBACK of packet id 0
   ),
 )
 

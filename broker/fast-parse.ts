@@ -7,9 +7,11 @@
  * while the list is empty, each complete PUBLISH or PUBACK at the front of the chunk becomes the
  * same Packet the parser would have emitted (fields set in the parser's order; the payload a view
  * of the chunk, as the parser's own slice of a single buffer is). Anything else (another type, a
- * packet cut by the chunk's end, flags the parser would refuse, MQTT 5) goes to the parser
- * untouched, with what is left of the chunk. fast-parse.test.ts compares both on random streams.
+ * packet cut by the chunk's end, flags, a topic or a packet id the parser would refuse
+ * (strict-parse.ts), MQTT 5) goes to the parser untouched, with what is left of the chunk.
+ * fast-parse.test.ts compares both on random streams.
  */
+import { wellFormedUtf8 } from '../contracts/mqtt-rules.js'
 import { fromAedes } from './lean.js'
 
 interface PacketFields {
@@ -62,11 +64,12 @@ export function takeFast(parser: ParserInternals, buf: Buffer, Packet: new () =>
     }
     if ((byte & 0x80) !== 0 || at + length > end) break
     if (type === 4) {
-      if (first !== 0x40 || length !== 2) break
+      const messageId = ((buf[at] as number) << 8) | (buf[at + 1] as number)
+      if (first !== 0x40 || length !== 2 || messageId === 0) break
       const packet = new Packet()
       packet.cmd = 'puback'
       packet.length = 2
-      packet.messageId = ((buf[at] as number) << 8) | (buf[at + 1] as number)
+      packet.messageId = messageId
       o = at + 2
       parser.emit('packet', packet)
       continue
@@ -77,15 +80,18 @@ export function takeFast(parser: ParserInternals, buf: Buffer, Packet: new () =>
     let p = at + 2 + topicLength
     const packetEnd = at + length
     if (p > packetEnd || (qos > 0 && p + 2 > packetEnd)) break
+    const topic = buf.toString('utf8', at + 2, p)
+    const messageId = qos > 0 ? ((buf[p] as number) << 8) | (buf[p + 1] as number) : undefined
+    if (messageId === 0 || !wellFormedUtf8(topic, buf, at + 2, p)) break
     const packet = new Packet()
     packet.cmd = 'publish'
     packet.retain = (first & 1) !== 0
     packet.qos = qos
     packet.dup = (first & 8) !== 0
     packet.length = length
-    packet.topic = buf.toString('utf8', at + 2, p)
-    if (qos > 0) {
-      packet.messageId = ((buf[p] as number) << 8) | (buf[p + 1] as number)
+    packet.topic = topic
+    if (messageId !== undefined) {
+      packet.messageId = messageId
       p += 2
     }
     packet.payload = buf.subarray(p, packetEnd)

@@ -23,12 +23,20 @@ describe('fast-write encoding', () => {
         }),
         (r) => {
           const p = { cmd: 'publish' as const, ...r }
-          expect(bytes(p)?.equals(mqtt.generate(p))).toBe(true)
+          // the one difference: no DUP on QoS 0 [MQTT-3.3.1-2], which mqtt-packet would write
+          expect(bytes(p)?.equals(mqtt.generate({ ...p, dup: p.qos > 0 && p.dup }))).toBe(true)
         },
       ),
       { numRuns: 500 },
     )
     for (const id of [1, 255, 256, 65_535]) expect(bytes({ cmd: 'puback', messageId: id })?.equals(mqtt.generate({ cmd: 'puback', messageId: id }))).toBe(true)
+  })
+
+  it('never writes both QoS bits or DUP on QoS 0, whatever a stored message holds', () => {
+    const stored = { cmd: 'publish', topic: 'farm/f/pump/p/status', payload: Buffer.from('{}'), retain: true }
+    // a Will of QoS 3 accepted before CONNECT was checked, queued for a persistent session
+    expect(bytes({ ...stored, qos: 3, messageId: 7, dup: false })?.equals(mqtt.generate({ ...stored, cmd: 'publish', qos: 1, messageId: 7, dup: false }))).toBe(true)
+    expect(bytes({ ...stored, qos: 0, dup: true })?.[0]).toBe(0x31)
   })
 
   it('remaining lengths at the varint boundaries', () => {

@@ -33,7 +33,11 @@ function encodePublish(p: MqttPacket.IPublishPacket): Buffer[] | undefined {
   const topic = p.topic as string | Buffer
   const payload = p.payload as string | Buffer | undefined
   if (p.properties !== undefined || (typeof topic !== 'string' && !Buffer.isBuffer(topic))) return undefined
-  const qos = p.qos ?? 0
+  // [MQTT-3.3.1-4] never both QoS bits: a message stored with QoS 3 before CONNECT was checked
+  // (connect-check.ts: a Will) goes out as QoS 1, which the subscriber acknowledges and Aedes then
+  // forgets; [MQTT-3.3.1-2] never DUP on QoS 0.
+  const qos = p.qos > 2 ? 1 : (p.qos ?? 0)
+  const dup = qos > 0 && p.dup === true
   if (qos > 0 && typeof p.messageId !== 'number') return undefined
   const topicLen = typeof topic === 'string' ? Buffer.byteLength(topic) : topic.length
   const body = payload === undefined ? undefined : typeof payload === 'string' ? Buffer.from(payload) : payload
@@ -43,7 +47,7 @@ function encodePublish(p: MqttPacket.IPublishPacket): Buffer[] | undefined {
   const copy = payloadLen <= COPY_LIMIT
   const headLen = 1 + remainingLengthBytes(remaining) + remaining - payloadLen
   const buf = Buffer.allocUnsafe(copy ? headLen + payloadLen : headLen)
-  buf[0] = 0x30 | (p.dup ? 0x08 : 0) | (qos << 1) | (p.retain ? 0x01 : 0)
+  buf[0] = 0x30 | (dup ? 0x08 : 0) | (qos << 1) | (p.retain ? 0x01 : 0)
   let o = 1
   let n = remaining
   do {

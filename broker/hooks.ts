@@ -7,10 +7,12 @@ import type { Aedes, AuthenticateError, Client } from 'aedes'
 import type { AccountStore, Identity } from '../runtime/accounts.js'
 import type { DeadLetterStore } from '../runtime/deadletter.js'
 import type { Logger } from '../runtime/logger.js'
+import { checkTopicFilter, checkTopicName, topicMatches } from '../contracts/mqtt-rules.js'
 import { type Decision, canPublish, canReceive, canSubscribe } from './acl.js'
 import { clientIdAllowed } from './client-id.js'
 import type { BrokerConfig } from './config.js'
 import { holdUntilConnack } from './connack-first.js'
+import { type ConnectFields, checkConnect } from './connect-check.js'
 import { keepOutOfOrderDeliveries } from './dedupe.js'
 import { slimSettings } from './lean.js'
 import { LogLimiter } from './log-limit.js'
@@ -19,6 +21,8 @@ import { type PatchableStore, patchStore } from './store-patches.js'
 import { LoginThrottle } from './throttle.js'
 
 // CONNACK return codes, MQTT 3.1.1 §3.2.2.3
+/** Any level outside 3..4 makes Aedes answer CONNACK 1 (unacceptable protocol version) itself. */
+const UNSUPPORTED_LEVEL = 0
 const IDENTIFIER_REJECTED = 2
 const SERVER_UNAVAILABLE = 3
 const BAD_USERNAME_OR_PASSWORD = 4
@@ -28,6 +32,43 @@ const NOT_AUTHORIZED = 5
 export interface AedesInternals {
   clients: Record<string, (Client & { closed?: boolean }) | undefined>
   persistence: PatchableStore
+}
+
+/** A refusal these hooks counted and logged already; Aedes closes the connection on it. */
+export class Refused extends Error {}
+
+/** Errors of a connection that are no protocol violation of its client. */
+const NOT_MALFORMED = new Set(['keep alive timeout', 'connect did not arrive in time', 'drain timeout', 'connection closed'])
+
+/**
+ * The reason a connection error is a malformed packet (mqtt-packet's and Aedes' texts, numbers
+ * masked so the label set stays bounded), or undefined: a socket error, a timeout, a refusal
+ * counted elsewhere.
+ */
+export function malformedReason(err: Error): string | undefined {
+  if (err instanceof Refused || 'code' in err || 'errorCode' in err || NOT_MALFORMED.has(err.message)) return undefined
+  return err.message.replace(/\d+/g, 'N').slice(0, 100)
+}
+
+/**
+ * What MQTT 3.1.1 requires of a PUBLISH that its parsers let through (they already refuse QoS 3,
+ * ill-formed UTF-8 and packet id 0; Aedes refuses empty topics and wildcards before this runs).
+ */
+function checkPublish(packet: { topic: string; qos: number; dup: boolean }): Decision {
+  if (packet.qos > 2) return { ok: false, reason: 'QoS 3' } // [MQTT-3.3.1-4] (a Will stored before connect-check.ts)
+  if (packet.qos === 0 && packet.dup) return { ok: false, reason: 'DUP on QoS 0' } // [MQTT-3.3.1-2]
+  return checkTopicName(packet.topic)
+}
+
+/** The highest QoS this client was granted for a topic (2 when no filter of it matches: unchanged). */
+function grantedQos(client: Client, topic: string): 0 | 1 | 2 {
+  const subscriptions = (client as unknown as { subscriptions: Record<string, { qos: number }> }).subscriptions
+  let granted = -1
+  for (const filter in subscriptions) {
+    const qos = subscriptions[filter]?.qos ?? 0
+    if (qos > granted && topicMatches(filter, topic)) granted = qos
+  }
+  return granted === 0 || granted === 1 ? granted : 2
 }
 
 /** Counts a limit that bit and logs it, at most once per key and window (floods stay readable). */
@@ -94,9 +135,25 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
 
   const keepalives = new WeakMap<Client, number>()
   const releases = new WeakMap<Client, () => void>()
+  /** CONNECTs to refuse with a CONNACK code: authenticate answers them. */
+  const badConnects = new WeakMap<Client, { reason: string; code: number }>()
+  const refuseConnect = (client: Client, reason: string, clause: string, malformed: boolean) => {
+    metrics.authFailures.inc({ reason })
+    const address = remoteAddress(client)
+    const admit = floodLog.admit(`connect:${reason}:${address}`, now())
+    if (admit.log) log.warn({ address, reason, clause, suppressed: admit.suppressed }, malformed ? 'connection refused: malformed CONNECT' : 'connection refused')
+  }
   // Aedes closes a connection refused here without a CONNACK, so the limits are checked in
-  // authenticate (which can answer); this only records what they need.
+  // authenticate (which can answer); this refuses only what the spec wants closed unanswered.
   broker.preConnect = (client, packet, done) => {
+    // Before anything else: nothing of a malformed CONNECT (its Will) may become broker state.
+    const verdict = checkConnect(packet as ConnectFields)
+    if (!verdict.ok) {
+      refuseConnect(client, verdict.reason, verdict.clause, verdict.answer === 'close')
+      if (verdict.answer === 'close') return done(new Refused(verdict.reason), false) // [MQTT-3.1.4-1]
+      if (verdict.answer === 1) (packet as { protocolVersion: number }).protocolVersion = UNSUPPORTED_LEVEL // [MQTT-3.1.2-2] Aedes answers CONNACK 1
+      else badConnects.set(client, { reason: verdict.reason, code: IDENTIFIER_REJECTED }) // [MQTT-3.1.3-8]
+    }
     keepOutOfOrderDeliveries(client) // before the session's subscriptions are restored (see dedupe.ts)
     releases.set(client, holdUntilConnack(client)) // [MQTT-3.2.0-1] CONNACK is the first packet
     keepalives.set(client, packet.keepalive ?? 0)
@@ -132,6 +189,8 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
       if (admit.log) log.warn({ clientId: client.id, username, address, reason, suppressed: admit.suppressed }, 'connection refused')
       done(authError(code, reason), false)
     }
+    const bad = badConnects.get(client)
+    if (bad) return done(authError(bad.code, bad.reason), false) // counted and logged in preConnect
     const over = overLimit(client)
     if (over) return refuse(over.reason, over.code, true)
     if (username === undefined || username === '' || password === undefined) return refuse('anonymous', NOT_AUTHORIZED)
@@ -209,13 +268,17 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
   broker.authorizePublish = (client, packet, done) => {
     if (client === null) return done(null) // the broker's own will of a dead cluster node
     const who = identities.get(client)
-    const verdict =
-      packet.payload.length > config.BROKER_MAX_PAYLOAD_BYTES
+    const valid = checkPublish(packet)
+    const verdict = !valid.ok
+      ? valid
+      : packet.payload.length > config.BROKER_MAX_PAYLOAD_BYTES
         ? { ok: false as const, reason: 'payload over the size limit' }
         : who
           ? publishVerdict(client, who, packet.topic, packet.retain)
           : { ok: false as const, reason: 'not authenticated' }
     if (verdict.ok) {
+      // [MQTT-3.3.1-3] a sender's DUP is not passed on: Aedes would copy it to every subscriber.
+      packet.dup = false
       inflight += 1
       if (packet.qos === 2) sentQos2.add(client)
       return done(null)
@@ -230,7 +293,7 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
     }
     deadLetters.add({ stage: 'broker', code: 'denied', reason: verdict.reason, topic: packet.topic, clientId: client.id, payload: packet.payload })
     // MQTT 3.1.1 has no negative PUBACK: the error closes the connection.
-    done(new Error(verdict.reason))
+    done(new Refused(verdict.reason))
   }
 
   const tallyIn = new ChannelTally(metrics.messagesIn, metrics.bytesIn)
@@ -245,6 +308,15 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
   }
 
   broker.authorizeSubscribe = (client, sub, done) => {
+    // Aedes' own filter check lets some through ('a+', 'a/+b'): [MQTT-4.7.1-2, -3]. A malformed
+    // filter makes the SUBSCRIBE malformed: the connection is closed [MQTT-4.8.0-1].
+    const valid = checkTopicFilter(sub.topic)
+    if (!valid.ok) {
+      metrics.denials.inc({ action: 'subscribe', reason: valid.reason })
+      const admit = floodLog.admit(`subscribe:${client.id}:${valid.reason}`, now())
+      if (admit.log) log.warn({ clientId: client.id, filter: sub.topic, reason: valid.reason, suppressed: admit.suppressed }, 'malformed SUBSCRIBE: client disconnected')
+      return done(new Refused(valid.reason), null)
+    }
     const who = identities.get(client)
     const verdict = who ? canSubscribe(who, sub.topic) : { ok: false as const, reason: 'not authenticated' }
     if (verdict.ok) return done(null, sub)
@@ -260,6 +332,10 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
       metrics.denials.inc({ action: 'forward', reason: 'not readable by this account' })
       return null
     }
+    // [MQTT-3.8.4-6] at most the QoS granted: Aedes lowers QoS 2 only for a filter equal to the
+    // topic, so a QoS 1 subscriber to farm/+/... got QoS 2. The packet is this client's own copy
+    // (live or from its queue), the one then written.
+    if (packet.qos === 2) packet.qos = grantedQos(client, packet.topic)
     tallyOut.add(packet.topic, packet.payload.length)
     return packet
   }

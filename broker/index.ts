@@ -11,12 +11,14 @@ import { holdAcksUntilSafe } from './durable-ack.js'
 import { fastParse } from './fast-parse.js'
 import { installFastWrite } from './fast-write.js'
 import { cacheSubscriptionsByTopic, cacheTrie } from './match-cache.js'
-import { type AedesInternals, installHooks } from './hooks.js'
+import { type AedesInternals, installHooks, malformedReason, remoteAddress } from './hooks.js'
 import { leanCodec } from './lean.js'
 import { type Listener, listenTcp, listenTls, listenWs } from './listeners.js'
+import { LogLimiter } from './log-limit.js'
 import { brokerMetrics } from './metrics.js'
 import { openStorage } from './persistence.js'
 import { closeRevokedSessions } from './revocation.js'
+import { strictParse } from './strict-parse.js'
 
 /** Sockets a listener accepts beyond BROKER_MAX_CONNECTIONS: room to answer CONNACK 3 (server busy). */
 const SOCKET_MARGIN = 1_000
@@ -32,6 +34,7 @@ export const brokerService = defineService({
     const { log, metrics } = ctx
     leanCodec() // before the first packet is parsed or written (see lean.ts)
     fastParse()
+    strictParse()
     const storage = openStorage({
       dataDir: ctx.common.DATA_DIR,
       redisUrl: config.REDIS_URL,
@@ -112,6 +115,16 @@ export const brokerService = defineService({
     broker.on('keepaliveTimeout', (client) => {
       hooks.limit('keepalive_timeout', { clientId: client.id }, 'keepalive timeout: client dropped')
     })
+    // A malformed packet closes its connection [MQTT-4.8.0-1]: counted and logged (once a minute per
+    // reason) here; refusals of the hooks (CONNECT, ACL) and socket errors are logged where they arise.
+    const malformedLog = new LogLimiter(60_000, 1_000)
+    const onConnectionError = (client: Parameters<typeof remoteAddress>[0], err: Error, msg: string) => {
+      const reason = malformedReason(err)
+      if (reason === undefined) return log.debug({ clientId: client.id, err: err.message }, msg)
+      m.malformed.inc({ reason })
+      const admit = malformedLog.admit(reason, ctx.now())
+      if (admit.log) log.warn({ clientId: client.id, address: remoteAddress(client), reason, suppressed: admit.suppressed }, 'malformed packet: client disconnected')
+    }
     const drained = new WeakSet<object>() // Aedes reports the timeout once per pending write
     broker.on('clientError', (client, err) => {
       if (err.message === 'drain timeout') {
@@ -120,11 +133,9 @@ export const brokerService = defineService({
         hooks.limit('drain_timeout', { clientId: client.id, timeoutMs: config.BROKER_DRAIN_TIMEOUT_MS }, 'slow consumer disconnected: drain timeout')
         return
       }
-      // A refused CONNECT (errorCode = its CONNACK code) is already logged as 'connection refused'.
-      if ('errorCode' in err) return
-      log.debug({ clientId: client.id, err: err.message }, 'client error')
+      onConnectionError(client, err, 'client error')
     })
-    broker.on('connectionError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'connection error'))
+    broker.on('connectionError', (client, err) => onConnectionError(client, err, 'connection error'))
 
     const guard = {
       maxPacketBytes: config.BROKER_MAX_PAYLOAD_BYTES + 1024,

@@ -24,6 +24,7 @@ export interface BrokerMetrics {
   authFailures: Counter
   denials: Counter
   limitHits: Counter
+  malformed: Counter
   takeovers: Counter
   revoked: Counter
   queued: Gauge
@@ -72,6 +73,7 @@ export function brokerMetrics(m: Metrics): BrokerMetrics {
     authFailures: m.counter('mqtt_auth_failures_total', 'Refused MQTT connections, by reason'),
     denials: m.counter('mqtt_denials_total', 'Refused publishes and subscriptions, by action and reason'),
     limitHits: m.counter('mqtt_limit_hits_total', 'Connections, packets or clients stopped by a limit, by limit'),
+    malformed: m.counter('mqtt_malformed_packets_total', 'Connections closed for a malformed packet [MQTT-4.8.0-1], by reason'),
     takeovers: m.counter('mqtt_session_takeovers_total', 'Connections that replaced a live connection with the same client id'),
     revoked: m.counter('mqtt_sessions_revoked_total', 'Live connections closed because their account was removed or given a new secret, by role'),
     queued: m.gauge('mqtt_queued_messages', 'QoS 1 messages stored for persistent sessions (offline queue and in flight); -1 when not measured'),

@@ -109,7 +109,10 @@ export const ingestService = defineService({
     }, 250)
 
     subscriber.onDelivery = (topic, payload, token) => pipeline.handle(topic, payload, token)
+    subscriber.onMalformed = (reason, packet, topic, token) => pipeline.malformed(reason, packet, topic, token)
+    const connections = metrics.counter('ingest_mqtt_connections_total', 'Connections to the broker that got a CONNACK (a steady rise: a reconnect loop)')
     subscriber.on('connected', (sessionPresent) => {
+      connections.inc()
       health.connected(ctx.now())
       log.info({ sessionPresent, clientId: config.INGEST_CLIENT_ID }, 'ingest connected')
     })

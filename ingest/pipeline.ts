@@ -4,7 +4,7 @@
  * alert engine. Rejected messages are acknowledged once their dead letter is written.
  */
 import type { TopicAddress } from '../contracts/topics.js'
-import type { DeadLetterStore } from '../runtime/deadletter.js'
+import type { DeadLetterInput, DeadLetterStore } from '../runtime/deadletter.js'
 import type { ReadingHub } from '../runtime/hub.js'
 import type { Logger } from '../runtime/logger.js'
 import type { Metrics } from '../runtime/metrics.js'
@@ -47,6 +47,7 @@ export class IngestPipeline {
   private readonly duplicates
   private readonly rejected
   private readonly ignored
+  private readonly malformedPackets
 
   constructor(private readonly deps: PipelineDeps) {
     const m = deps.metrics
@@ -55,6 +56,25 @@ export class IngestPipeline {
     this.duplicates = m.counter('ingest_duplicates_total', 'Redelivered readings dropped by (device, boot, seq)')
     this.rejected = m.counter('ingest_rejected_total', 'Messages refused and dead-lettered, by reason code')
     this.ignored = m.counter('ingest_ignored_total', 'Messages not stored (other instance, commands), by reason')
+    this.malformedPackets = m.counter('ingest_malformed_packets_total', 'Packets from the broker that were not valid MQTT 3.1.1 or not expected, dead-lettered, by reason')
+  }
+
+  /** A packet the subscriber could not take (subscriber.ts): kept, then acknowledged when it can be. */
+  malformed(reason: string, packet: Buffer, topic: string | undefined, token: AckToken): void {
+    this.malformedPackets.inc({ reason })
+    this.deadLetter({ stage: 'ingest', code: 'malformed_packet', reason, ...(topic === undefined ? {} : { topic }), payload: packet }, token)
+  }
+
+  /** Acknowledged only once its dead letter is on disk: the dead letter is then the only copy. */
+  private deadLetter(letter: DeadLetterInput, token: AckToken): void {
+    this.deps.deadLetters.add(letter)
+    if (token !== NO_TOKEN) this.rejectedTokens.push(token)
+    this.rejectFlush ??= this.deps.deadLetters.flush().then(() => {
+      const tokens = this.rejectedTokens
+      this.rejectedTokens = []
+      this.rejectFlush = undefined
+      this.deps.ack(tokens)
+    })
   }
 
   handle(topic: string, payload: Buffer, token: AckToken): void {
@@ -69,14 +89,7 @@ export class IngestPipeline {
     if (v.kind === 'reject') {
       this.rejected.inc({ code: v.code })
       this.deps.log.warn({ topic, code: v.code, reason: v.reason }, 'reading rejected')
-      this.deps.deadLetters.add({ stage: 'ingest', code: v.code, reason: v.reason, topic, payload })
-      if (token !== NO_TOKEN) this.rejectedTokens.push(token)
-      this.rejectFlush ??= this.deps.deadLetters.flush().then(() => {
-        const tokens = this.rejectedTokens
-        this.rejectedTokens = []
-        this.rejectFlush = undefined
-        this.deps.ack(tokens)
-      })
+      this.deadLetter({ stage: 'ingest', code: v.code, reason: v.reason, topic, payload }, token)
       return
     }
     if (v.dedup && this.dedup.has(v.at.device, v.payload.boot as number, v.payload.seq as number)) {

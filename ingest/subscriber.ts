@@ -3,11 +3,18 @@
  * Why not mqtt.js: its `handleMessage` delays the PUBACK, but it handles one packet at a time, so
  * acking after a durable write would cost one fsync per message. Here PUBACKs are sent in
  * batches after each group commit, and many QoS 1 deliveries are in flight at once.
+ *
+ * Any packet the broker sends is survived (issue 13): a malformed or unexpected one goes to
+ * `onMalformed` (dead-lettered, then acknowledged when it has a packet id, so the broker does not
+ * redeliver it forever) and the stream goes on with the next (frames.ts). Only a packet without a
+ * readable end drops the connection: after its PUBACK when its packet id was read, and with a
+ * reconnect delay that grows until a connection delivers again.
  */
 import { EventEmitter } from 'node:events'
 import { type Socket, connect } from 'node:net'
 import mqttPacket, { type Packet } from 'mqtt-packet'
 import type { Logger } from '../runtime/logger.js'
+import { newFrame, readFrame } from './frames.js'
 
 export interface SubscriberOptions {
   url: string
@@ -32,9 +39,20 @@ export const NO_TOKEN: AckToken = 0
 /** Called for every PUBLISH, synchronously from the socket's data event. */
 export type DeliveryHandler = (topic: string, payload: Buffer, token: AckToken) => void
 
+/**
+ * A packet ingest cannot take, with its reason (a fixed text), its bytes, the topic when it could
+ * be read, and the token to acknowledge once it is kept (NO_TOKEN: nothing to acknowledge).
+ */
+export type MalformedHandler = (reason: string, packet: Buffer, topic: string | undefined, token: AckToken) => void
+
+/** After a packet without an end, how long its PUBACK may take before the connection is dropped anyway. */
+const ACK_BEFORE_DROP_MS = 5_000
+const PACKET_NAMES = ['reserved', 'connect', 'connack', 'publish', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'suback', 'unsubscribe', 'unsuback', 'pingreq', 'pingresp', 'disconnect', 'reserved']
+
 export class AckingSubscriber extends EventEmitter<{ connected: [boolean]; disconnected: [] }> {
   /** Where PUBLISHes go (a plain callback: one call per message, no event object). */
   onDelivery: DeliveryHandler = () => {}
+  onMalformed: MalformedHandler = () => {}
   private socket: Socket | undefined
   private conn = 0
   private closed = false
@@ -46,6 +64,12 @@ export class AckingSubscriber extends EventEmitter<{ connected: [boolean]; disco
   private awaitingPong = false
   private nextId = 1
   private rest: Buffer | undefined
+  private readonly frame = newFrame()
+  /** Whether this connection has delivered a PUBLISH; connections in a row that lost their stream before one did. */
+  private delivered = false
+  private brokenStreak = 0
+  /** The token whose PUBACK ends this connection (after a packet without an end). */
+  private dropAfterAck: AckToken | undefined
 
   constructor(private readonly opts: SubscriberOptions) {
     super()
@@ -78,6 +102,11 @@ export class AckingSubscriber extends EventEmitter<{ connected: [boolean]; disco
     if (o === 0) return
     socket.write(o === buf.length ? buf : buf.subarray(0, o))
     this.lastSentMs = Date.now()
+    // The PUBACK is written before the FIN: the broker forgets the message before the reconnect.
+    if (this.dropAfterAck !== undefined && tokens.includes(this.dropAfterAck)) {
+      socket.end()
+      socket.resume() // read (and ignore) the rest, so the broker's close reaches us
+    }
   }
 
   /**
@@ -123,21 +152,15 @@ export class AckingSubscriber extends EventEmitter<{ connected: [boolean]; disco
     this.socket = socket
     const parser = mqttPacket.parser({ protocolVersion: 4 })
     parser.on('packet', (p: Packet) => this.onPacket(p, conn))
-    parser.on('error', (err: Error) => {
-      this.opts.log.warn({ err: err.message }, 'mqtt parse error')
-      socket.destroy()
-    })
     this.rest = undefined
+    this.delivered = false
+    this.dropAfterAck = undefined
     socket.on('data', (chunk: Buffer) => {
-      if (conn !== this.conn) return
-      if (!this.frames(chunk, conn, parser)) {
-        this.opts.log.warn({}, 'mqtt framing error')
-        socket.destroy()
-      }
+      if (conn === this.conn && this.dropAfterAck === undefined) this.frames(chunk, conn, parser)
     })
     socket.on('error', (err) => this.opts.log.debug({ err: err.message }, 'mqtt socket error'))
     socket.on('close', () => {
-      if (this.socket === socket) this.drop('closed')
+      if (this.socket === socket) this.drop('closed', this.dropAfterAck !== undefined)
     })
     socket.on('connect', () => {
       socket.write(
@@ -156,7 +179,8 @@ export class AckingSubscriber extends EventEmitter<{ connected: [boolean]; disco
     })
   }
 
-  private drop(why: string): void {
+  /** `broken`: the stream was lost to a packet without an end (or a malformed CONNACK). */
+  private drop(why: string, broken = false): void {
     const socket = this.socket
     this.socket = undefined
     clearInterval(this.pingTimer)
@@ -166,6 +190,10 @@ export class AckingSubscriber extends EventEmitter<{ connected: [boolean]; disco
       this.emit('disconnected')
     }
     if (this.closed || this.paused) return
+    // A CONNACK resets the delay to this streak, not to zero: a connection that loses its stream
+    // again before it delivers anything (the same broken packet first in the queue) waits longer.
+    if (broken) this.brokenStreak = this.delivered ? 1 : this.brokenStreak + 1
+    else if (this.delivered) this.brokenStreak = 0
     const min = this.opts.reconnectMinMs ?? 500
     const max = this.opts.reconnectMaxMs ?? 30_000
     const delay = Math.min(max, min * 2 ** this.attempt) * (0.5 + Math.random() / 2) // full backoff with jitter
@@ -184,7 +212,7 @@ export class AckingSubscriber extends EventEmitter<{ connected: [boolean]; disco
           this.drop('refused')
           return
         }
-        this.attempt = 0
+        this.attempt = this.brokenStreak
         this.startPing()
         // Subscribing again on a kept session is harmless and picks up changed filters.
         this.send({
@@ -208,43 +236,62 @@ export class AckingSubscriber extends EventEmitter<{ connected: [boolean]; disco
   }
 
   /**
-   * Splits the stream into packets. PUBLISHes, nearly all the traffic, are decoded here without a
-   * packet object; the rare control packets go whole to mqtt-packet. False on a malformed stream.
+   * Splits the stream into packets (frames.ts). PUBLISHes, nearly all the traffic, are decoded
+   * without a packet object; the rare control packets go whole to mqtt-packet.
    */
-  private frames(chunk: Buffer, conn: number, parser: { parse(buf: Buffer): unknown }): boolean {
+  private frames(chunk: Buffer, conn: number, parser: mqttPacket.Parser): void {
     const buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk
     this.rest = undefined
+    const f = this.frame
     let i = 0
     while (i < buf.length) {
-      const head = parseFixedHeader(buf, i)
-      if (head === undefined) break // the rest has not arrived
-      if (head < 0) return false
-      const start = head % 8 // bytes of fixed header
-      const end = i + start + Math.floor(head / 8)
-      if (end > buf.length) break
-      const type = (buf[i] as number) >> 4
-      if (type === 3) {
-        if (!this.publish(buf, buf[i] as number, i + start, end, conn)) return false
-      } else parser.parse(buf.subarray(i, end))
-      if (conn !== this.conn) return true // the handler or the parser dropped the connection
-      i = end
+      const kind = readFrame(buf, i, f)
+      if (kind === 'incomplete') break
+      const token = f.messageId === 0 ? NO_TOKEN : conn * 65_536 + f.messageId
+      if (kind === 'unframeable') {
+        // The stream is lost from here: the packet is kept with what could be read of it.
+        this.malformed(f.reason, buf.subarray(i), f.topic || undefined, token)
+        if (token === NO_TOKEN) this.drop('packet without an end', true)
+        else this.endAfterAck(token, conn)
+        return
+      }
+      if (kind === 'publish') {
+        this.delivered = true
+        this.onDelivery(f.topic, buf.subarray(f.payloadStart, f.end), token)
+      } else if (kind === 'malformed') this.malformed(f.reason, buf.subarray(i, f.end), f.topic || undefined, token)
+      else this.control(buf.subarray(i, f.end), f.type, parser)
+      if (conn !== this.conn || this.socket === undefined) return // a handler dropped the connection
+      i = f.end
     }
     // Copied: a view would keep the whole chunk alive until the next one.
     if (i < buf.length) this.rest = Buffer.from(buf.subarray(i))
-    return true
   }
 
-  /** A PUBLISH body [MQTT-3.3]: topic, message id when QoS > 0, payload. */
-  private publish(buf: Buffer, flags: number, from: number, end: number, conn: number): boolean {
-    const qos = (flags >> 1) & 3
-    if (qos === 3 || from + 2 > end) return false
-    const topicEnd = from + 2 + buf.readUInt16BE(from)
-    const payloadStart = qos > 0 ? topicEnd + 2 : topicEnd
-    if (payloadStart > end) return false
-    const topic = buf.toString('utf8', from + 2, topicEnd)
-    const token = qos > 0 ? conn * 65_536 + buf.readUInt16BE(topicEnd) : NO_TOKEN
-    this.onDelivery(topic, buf.subarray(payloadStart, end), token)
-    return true
+  private malformed(reason: string, packet: Buffer, topic: string | undefined, token: AckToken): void {
+    this.opts.log.warn({ reason, topic, bytes: packet.length, acknowledged: token !== NO_TOKEN }, 'malformed packet from the broker: dead-lettered')
+    // Copied: the dead letter is written a tick later, and the chunk's bytes are not ours to keep.
+    this.onMalformed(reason, Buffer.from(packet), topic, token)
+  }
+
+  /** One whole control packet to mqtt-packet; one it refuses is dead-lettered and the stream goes on. */
+  private control(packet: Buffer, type: number, parser: mqttPacket.Parser): void {
+    let refused: Error | undefined
+    const onError = (err: Error) => (refused = err)
+    parser.on('error', onError)
+    parser.parse(packet)
+    parser.off('error', onError)
+    if (refused === undefined) return
+    this.malformed(`malformed ${PACKET_NAMES[type]}`, packet, undefined, NO_TOKEN)
+    if (type === 2) this.drop('malformed connack', true) // without a CONNACK the connection is no use
+  }
+
+  /** Stops reading; the PUBACK of `token` (written once its dead letter is kept) ends the connection. */
+  private endAfterAck(token: AckToken, conn: number): void {
+    this.dropAfterAck = token
+    this.socket?.pause()
+    setTimeout(() => {
+      if (conn === this.conn && this.socket) this.drop('packet without an end', true)
+    }, ACK_BEFORE_DROP_MS).unref()
   }
 
   private startPing(): void {
@@ -269,21 +316,4 @@ export class AckingSubscriber extends EventEmitter<{ connected: [boolean]; disco
     this.nextId = (this.nextId % 65_535) + 1
     return this.nextId
   }
-}
-
-/**
- * Fixed header at `i` [MQTT-2.2]: remaining length * 8 + header bytes (2 to 5); undefined when
- * incomplete, -1 when the length takes more than four bytes.
- */
-export function parseFixedHeader(buf: Buffer, i: number): number | undefined {
-  let length = 0
-  let mul = 1
-  for (let j = i + 1; j < buf.length; j++) {
-    const b = buf[j] as number
-    length += (b & 0x7f) * mul
-    if ((b & 0x80) === 0) return length * 8 + (j - i + 1)
-    mul *= 128
-    if (mul > 128 ** 3) return -1
-  }
-  return undefined
 }
