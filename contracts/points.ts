@@ -77,19 +77,19 @@ export function toPoint(at: TopicAddress, payload: Record<string, unknown>): Poi
  * all, and the spool and the writer frame lines by them (issue 13): every character the contract
  * refuses from devices (TEXT_PATTERN: controls, U+2028/U+2029, unpaired surrogates) becomes
  * U+FFFD here, so whatever a caller passes (an alert note, a future field), a point is one line.
- * Test before replacing: almost nothing needs it, and the test is twice as cheap.
+ * Test before replacing: almost nothing needs it, and the test is twice as cheap (it takes any
+ * surrogate, paired or not; the replacement tells them apart).
  */
-// eslint-disable-next-line no-control-regex
-const MAYBE_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ud800-\udfff]/
+const UNSAFE_RANGES = '\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\ud800-\\udfff'
 const UNSAFE = '[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]'
 
 /** An escaper that puts a backslash before each of `specials` and replaces what cannot be carried. */
 function escaper(specials: string): (s: string) => string {
-  const cls = `[${specials.replace(/[\\\]^-]/g, '\\$&')}]`
-  const quick = new RegExp(cls)
-  const all = new RegExp(`${cls}|${UNSAFE}`, 'g')
+  const escaped = specials.replace(/[\\\]^-]/g, '\\$&')
+  const quick = new RegExp(`[${escaped}${UNSAFE_RANGES}]`)
+  const all = new RegExp(`[${escaped}]|${UNSAFE}`, 'g')
   const fix = (c: string) => (specials.includes(c) ? `\\${c}` : '\ufffd')
-  return (s) => (quick.test(s) || MAYBE_UNSAFE.test(s) ? s.replace(all, fix) : s)
+  return (s) => (quick.test(s) ? s.replace(all, fix) : s)
 }
 const escapeKey = escaper(',= \\')
 const escapeMeasurement = escaper(', \\')
