@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { decodeMessage } from './decode.js'
 import { FIXTURE_TS, invalidPumpPayloads, pumpAt, validAck, validCommand, validEvent, validPump, validSoil, validStatus, validWaterbank } from './fixtures.js'
 import { jsonSchemas } from './json-schema.js'
+import { TEXT_PATTERN } from './payloads.js'
 import { CHANNELS, KINDS } from './names.js'
 import { NO_FAULT, toLineProtocol, toPoint } from './points.js'
 import { filterOf, parseTopic, topicOf } from './topics.js'
@@ -107,5 +108,18 @@ describe('JSON Schema export', () => {
     expect(Object.keys(schemas)).toEqual(['pump-telemetry', 'soil-telemetry', 'waterbank-telemetry', 'status', 'event', 'cmd', 'cmd-ack'])
     expect(schemas['pump-telemetry']?.properties.flow_lpm?.minimum).toBe(0)
     expect(schemas['pump-telemetry']?.required).toContain('ts')
+  })
+
+  it('publishes the text rule of every string field as a pattern that means the same with or without the u flag', () => {
+    const schemas = jsonSchemas() as Record<string, { properties: Record<string, { pattern?: string; maxLength?: number }> }>
+    const props = (name: string) => schemas[name]?.properties ?? {}
+    for (const [name, field] of [['status', 'fw'], ['event', 'type'], ['event', 'detail'], ['cmd', 'id'], ['cmd-ack', 'id'], ['cmd-ack', 'error']] as const) {
+      expect(props(name)[field]?.pattern, `${name}.${field}`).toBe(TEXT_PATTERN.source)
+    }
+    expect(props('event').detail?.maxLength).toBe(512)
+    const [plain, unicode] = [new RegExp(TEXT_PATTERN.source), new RegExp(TEXT_PATTERN.source, 'u')]
+    for (const s of ['ok', 'ก', '\u{1F4A7}', '', 'a\nb', '\r', '\u0000', '\t', '\u2028', '\u0085', '\ud800', 'x\udc00', '\ud83d\ud83d\udca7']) {
+      expect(plain.test(s), JSON.stringify(s)).toBe(unicode.test(s))
+    }
   })
 })

@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest'
 import { FIXTURE_TS, validEvent, validPump, validSoil, validStatus, validWaterbank } from './fixtures.js'
 import type { Channel, Kind } from './names.js'
 import { compileLineWriter, floatLiteral, linePrefix, toLineProtocol, toPoint } from './points.js'
+import { parseLine } from '../test/helpers/line-protocol.js'
+import { hostileText } from '../test/helpers/weird-values.js'
+import { TEXT_PATTERN } from './payloads.js'
 import { CHANNEL_SPECS } from './registry.js'
 import type { TopicAddress } from './topics.js'
 
@@ -85,5 +88,55 @@ describe('float literal', () => {
       }),
       { numRuns: 20_000, seed: 7 },
     )
+  })
+})
+
+describe('line protocol safe by construction (issue 13)', () => {
+  const name = fc.oneof(hostileText(), fc.constantFrom('m', 'farm', 'a b', 'x,y=z'))
+  const points = fc.record({
+    measurement: name.filter((s) => s !== ''),
+    tags: fc.dictionary(name.filter((s) => s !== ''), name, { maxKeys: 3 }),
+    fields: fc.dictionary(name.filter((s) => s !== ''), fc.oneof(hostileText(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean()), { minKeys: 1, maxKeys: 4 }),
+    timeMs: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+  })
+  // what the builder keeps of a string: everything except the characters TEXT_PATTERN refuses
+  const kept = (s: string) => [...s].map((c) => (TEXT_PATTERN.test(c) ? c : '\ufffd')).join('')
+
+  it('any point, whatever its strings, is exactly one line that reads back as that point', () => {
+    fc.assert(
+      fc.property(points, (p) => {
+        const distinct = (keys: string[]) => new Set(keys.map(kept)).size === keys.length
+        fc.pre(distinct(Object.keys(p.tags)) && distinct(Object.keys(p.fields))) // two names the replacement made one
+        const line = toLineProtocol(p)
+        const parsed = parseLine(Buffer.from(line).toString('utf8'))
+        expect(parsed, line).toMatchObject({ ok: true })
+        if (!parsed.ok) return
+        expect(parsed.line.measurement).toBe(kept(p.measurement))
+        expect(parsed.line.tags).toEqual(Object.fromEntries(Object.entries(p.tags).filter(([, v]) => v !== '').map(([k, v]) => [kept(k), kept(v)])))
+        const fields = Object.entries(p.fields).map(([k, v]) => [kept(k), typeof v === 'string' ? kept(v) : Object.is(v, -0) ? 0 : v])
+        expect(parsed.line.fields).toEqual(Object.fromEntries(fields))
+        expect(parsed.line.time).toBe(p.timeMs)
+      }),
+      { numRuns: 3_000, seed: 1313 },
+    )
+  })
+
+  it('keys a payload carries besides its schema never become fields, and tags are the topic\'s', () => {
+    const payload = { ...validEvent, farm: 'other', device: 'other', time: 1, 'x\ny': 'z', extra: 'x' }
+    const address = at('pump', 'event')
+    const point = toPoint(address, payload)!
+    expect(point.tags).toEqual({ farm: 'ranong-01', device: 'pump-1' })
+    expect(Object.keys(point.fields)).toEqual(['type', 'fault', 'detail'])
+    expect(compileLineWriter(['ts', 'type', 'fault', 'detail'])(linePrefix(address)!, payload)).toBe(toLineProtocol(point))
+  })
+
+  it('every stored schema key is a plain field name InfluxDB accepts', () => {
+    for (const channel of ['telemetry', 'status', 'event'] as const) {
+      for (const kind of ['pump', 'soil', 'waterbank'] as const) {
+        const keys = Object.keys((CHANNEL_SPECS[channel].schemaFor(kind) as unknown as { shape: object }).shape)
+        for (const k of keys) expect(k).toMatch(/^[a-z][a-z0-9_]*$/)
+        expect(keys).not.toContain('time') // InfluxDB refuses a field named time
+      }
+    }
   })
 })

@@ -12,6 +12,22 @@ export const MIN_TS_MS = 1_577_836_800_000
 /** 2100-01-01T00:00:00Z. Ingest applies a tighter "not in the future" check against its clock. */
 export const MAX_TS_MS = 4_102_444_800_000
 
+/**
+ * Text a device sends (firmware version, event type and detail, command ids, errors): any
+ * Unicode except control characters (C0, DEL, C1: line breaks and NUL among them), the line and
+ * paragraph separators U+2028/U+2029, and unpaired surrogate halves. Line protocol has no escape
+ * for a line break and ingest's spool is framed by them (issue 13: a newline in a detail became
+ * a forged line in another farm's series); InfluxDB 1.x echoes a refused line in a response
+ * header, where a control character breaks the HTTP client; an unpaired surrogate has no UTF-8
+ * form, so it could not be stored as sent. Refused, not rewritten: what is stored is exactly what
+ * the device sent. Written out as code units so the pattern reads the same with or without the
+ * regex `u` flag, in JSON Schema validators too.
+ */
+// eslint-disable-next-line no-control-regex
+export const TEXT_PATTERN = /^(?:[^\u0000-\u001f\u007f-\u009f\u2028\u2029\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/
+export const TEXT_RULE = 'must be text without control characters (line breaks, tabs, NUL), U+2028/U+2029 or unpaired surrogates'
+const text = (maxChars?: number) => (maxChars === undefined ? z.string() : z.string().max(maxChars)).regex(TEXT_PATTERN, TEXT_RULE)
+
 /** A finite number within a physical range (zod 4 rejects NaN and Infinity). */
 const range = (min: number, max: number, what: string) => z.number().min(min).max(max).describe(what)
 
@@ -66,29 +82,29 @@ export const Status = z.object({
   online: z.boolean(),
   ts: Ts,
   boot: Boot.optional().describe('+1 on every boot; absent in a Last Will set before the clock synced'),
-  fw: z.string().max(64).optional().describe('firmware version'),
+  fw: text(64).optional().describe('firmware version'),
 })
 export type Status = z.infer<typeof Status>
 
 export const DeviceEvent = z.object({
   ts: Ts,
-  type: z.string().min(1).max(64).describe('for example fault, fault_cleared, state, boot, cmd'),
+  type: text(64).min(1).describe('for example fault, fault_cleared, state, boot, cmd'),
   fault: z.enum(FAULT_CODES).nullable().optional(),
-  detail: z.string().max(512).optional(),
+  detail: text(512).optional(),
 })
 export type DeviceEvent = z.infer<typeof DeviceEvent>
 
 export const Command = z.object({
-  id: z.string().min(1).max(64),
+  id: text(64).min(1),
   cmd: z.enum(COMMANDS),
-  args: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  args: z.record(text(), z.union([text(), z.number(), z.boolean()])).optional(),
 })
 export type Command = z.infer<typeof Command>
 
 export const CommandAck = z.object({
-  id: z.string().min(1).max(64),
+  id: text(64).min(1),
   ok: z.boolean(),
-  error: z.string().max(256).optional(),
+  error: text(256).optional(),
 })
 export type CommandAck = z.infer<typeof CommandAck>
 

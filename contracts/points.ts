@@ -4,6 +4,7 @@
  * `state` and `fault` strings, time = the device's `ts` in ms so a redelivery overwrites itself.
  */
 import type { Channel } from './names.js'
+import { CHANNEL_SPECS } from './registry.js'
 import type { TopicAddress } from './topics.js'
 
 export type FieldValue = number | string | boolean
@@ -42,12 +43,23 @@ function measurementOf(channel: Channel, kind: string): string | undefined {
   }
 }
 
-/** Maps a validated payload to a point; undefined for channels that are not stored. */
+/** The keys a channel's schema defines, in its order: the only names that can become fields. */
+function schemaKeys(at: TopicAddress): readonly string[] {
+  const shape = (CHANNEL_SPECS[at.channel].schemaFor(at.kind) as { shape?: Record<string, unknown> }).shape
+  return shape ? Object.keys(shape) : []
+}
+
+/**
+ * Maps a validated payload to a point; undefined for channels that are not stored. Tags come
+ * from the topic address, fields only from the schema's keys: a payload's extra keys are never
+ * stored, whatever reached here.
+ */
 export function toPoint(at: TopicAddress, payload: Record<string, unknown>): Point | undefined {
   const measurement = measurementOf(at.channel, at.kind)
   if (measurement === undefined) return undefined
   const fields: Record<string, FieldValue> = {}
-  for (const [key, value] of Object.entries(payload)) {
+  for (const key of schemaKeys(at)) {
+    const value = payload[key]
     if (NOT_FIELDS.has(key) || value === undefined) continue
     if (value === null) {
       if (key === 'fault') fields[key] = NO_FAULT
@@ -59,10 +71,29 @@ export function toPoint(at: TopicAddress, payload: Record<string, unknown>): Poi
   return { measurement, tags: { farm: at.farm, device: at.device }, fields, timeMs: payload.ts as number }
 }
 
-// Test before replacing: almost no key or value needs escaping, and the test is twice as cheap.
-const escapeKey = (s: string) => (/[,= \\]/.test(s) ? s.replace(/[,= \\]/g, (c) => `\\${c}`) : s)
-const escapeMeasurement = (s: string) => (/[, \\]/.test(s) ? s.replace(/[, \\]/g, (c) => `\\${c}`) : s)
-const escapeString = (s: string) => (/["\\]/.test(s) ? s.replace(/["\\]/g, (c) => `\\${c}`) : s)
+/*
+ * Escaping by the line-protocol spec: in a measurement `,` and space, in tag keys, tag values and
+ * field keys also `=`, in a string field `"`; `\` everywhere. A line break cannot be escaped at
+ * all, and the spool and the writer frame lines by them (issue 13): every character the contract
+ * refuses from devices (TEXT_PATTERN: controls, U+2028/U+2029, unpaired surrogates) becomes
+ * U+FFFD here, so whatever a caller passes (an alert note, a future field), a point is one line.
+ * Test before replacing: almost nothing needs it, and the test is twice as cheap (it takes any
+ * surrogate, paired or not; the replacement tells them apart).
+ */
+const UNSAFE_RANGES = '\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\ud800-\\udfff'
+const UNSAFE = '[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]'
+
+/** An escaper that puts a backslash before each of `specials` and replaces what cannot be carried. */
+function escaper(specials: string): (s: string) => string {
+  const escaped = specials.replace(/[\\\]^-]/g, '\\$&')
+  const quick = new RegExp(`[${escaped}${UNSAFE_RANGES}]`)
+  const all = new RegExp(`[${escaped}]|${UNSAFE}`, 'g')
+  const fix = (c: string) => (specials.includes(c) ? `\\${c}` : '\ufffd')
+  return (s) => (quick.test(s) ? s.replace(all, fix) : s)
+}
+const escapeKey = escaper(',= \\')
+const escapeMeasurement = escaper(', \\')
+const escapeString = escaper('"\\')
 
 /** A number as a line-protocol float: a bare number without the `i` suffix is a float. */
 export function floatLiteral(n: number): string {
@@ -81,10 +112,17 @@ export function floatLiteral(n: number): string {
   return Number.isFinite(n) ? String(n) : '0'
 }
 
-/** Line protocol with millisecond precision. Tags sorted, as InfluxDB recommends. */
+/**
+ * Line protocol with millisecond precision: always exactly one line. Tags sorted, as InfluxDB
+ * recommends; an empty tag value is left out (InfluxDB refuses `tag=`, and reads a missing tag
+ * as an empty one).
+ */
 export function toLineProtocol(p: Point): string {
   let line = escapeMeasurement(p.measurement)
-  for (const key of Object.keys(p.tags).sort()) line += `,${escapeKey(key)}=${escapeKey(p.tags[key] as string)}`
+  for (const key of Object.keys(p.tags).sort()) {
+    const value = p.tags[key] as string
+    if (value !== '') line += `,${escapeKey(key)}=${escapeKey(value)}`
+  }
   let sep = ' '
   for (const [key, value] of Object.entries(p.fields)) {
     const literal =

@@ -2,14 +2,14 @@
  * The compiled check must agree with zod exactly: same accept/reject decision and, on accept,
  * zod's output (same keys, same order, same values). Property-based, over the fuzz test's
  * mutations (test/ingest-fuzz.test.ts) applied to every schema's valid fixture, plus raw JSON
- * values and values JSON cannot produce.
+ * values, values JSON cannot produce, and the hostile text of issue 13 (TEXT_PATTERN).
  */
 import fc from 'fast-check'
 import type { z } from 'zod'
 import { describe, expect, it } from 'vitest'
 import { validAck, validCommand, validEvent, validPump, validSoil, validStatus, validWaterbank } from './fixtures.js'
 import { Command, CommandAck, DeviceEvent, PumpTelemetry, SoilTelemetry, Status, WaterbankTelemetry } from './payloads.js'
-import { weirdValues } from '../test/helpers/weird-values.js'
+import { hostileText, weirdValues } from '../test/helpers/weird-values.js'
 import { codePoints, compileFastCheck, fastCheckFor } from './validator.js'
 
 const CASES = 1_500
@@ -30,6 +30,7 @@ const weird = fc.oneof(
   fc.constantFrom(Number.NaN, Infinity, -Infinity, 2 ** 53, 1_577_836_800_000, 4_102_444_800_000, 4_102_444_800_001, 1_577_836_799_999.5, undefined),
   fc.constantFrom('fault', 'idle', 'OVERTEMP', 'start', 'reboot', 'c-1'),
   edgeStrings,
+  hostileText(), // line breaks, control characters, unpaired surrogates: the text pattern
 )
 
 function inputs(valid: Record<string, unknown>): fc.Arbitrary<unknown> {
@@ -95,5 +96,20 @@ describe('compiled check', () => {
     const status = fastCheckFor(Status)
     expect(status?.({ ...validStatus, fw: pair.repeat(64) })).toBeDefined()
     expect(status?.({ ...validStatus, fw: 'x'.repeat(65) })).toBeUndefined()
+  })
+})
+
+describe('text pattern', () => {
+  it('is compiled, and refuses exactly what zod refuses, in strings of every kind', () => {
+    const status = fastCheckFor(Status)
+    fc.assert(
+      fc.property(hostileText(), (fw) => {
+        const input = { ...validStatus, fw }
+        expect(status?.(input) !== undefined).toBe(Status.safeParse(input).success)
+      }),
+      { numRuns: 2_000, seed: 13 },
+    )
+    for (const fw of ['a\nb', '\u0000', '\u2028', 'x\ud800', '\u0085']) expect(status?.({ ...validStatus, fw })).toBeUndefined()
+    for (const fw of ['1.4.2', '\u{1F4A7}', 'ก', 'say "hi" \\']) expect(status?.({ ...validStatus, fw })).toBeDefined()
   })
 })

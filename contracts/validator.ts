@@ -1,7 +1,7 @@
 /**
  * A fast acceptance check compiled from a zod schema, for ingest's hot path. Single-sourced: it
  * reads the schema's own definition (object shape, number bounds and integer format, enums,
- * string lengths, nullable, optional) and knows nothing of the contract itself. It only ever says
+ * string lengths and patterns, nullable, optional) and knows nothing of the contract itself. It only ever says
  * "accepted, here is zod's output"; anything it does not accept goes to zod, which decides and
  * words the reason. So it may be incomplete but never more lenient: validator.test.ts checks
  * both directions against zod with fast-check.
@@ -28,6 +28,7 @@ interface CheckDef {
   format?: string
   minimum?: number
   maximum?: number
+  pattern?: unknown
 }
 
 const defOf = (schema: z.ZodType): ZodDef => (schema as unknown as { _zod: { def: ZodDef } })._zod.def
@@ -64,7 +65,10 @@ function numberExpr(def: ZodDef): string | undefined {
   return parts.join(' && ')
 }
 
-function stringExpr(def: ZodDef): string | undefined {
+/** Patterns the generated code tests strings against, passed in as `patterns[i]`. */
+type Patterns = RegExp[]
+
+function stringExpr(def: ZodDef, patterns: Patterns): string | undefined {
   const parts = ['typeof v === "string"']
   for (const c of def.checks ?? []) {
     const d = c._zod.def
@@ -73,19 +77,22 @@ function stringExpr(def: ZodDef): string | undefined {
       parts.push(`(v.length >= ${2 * d.minimum} || codePoints(v) >= ${d.minimum})`)
     } else if (d.check === 'max_length' && typeof d.maximum === 'number' && Number.isInteger(d.maximum)) {
       parts.push(`(v.length <= ${d.maximum} || codePoints(v) <= ${d.maximum})`)
+    } else if (d.check === 'string_format' && d.format === 'regex' && d.pattern instanceof RegExp && !d.pattern.global && !d.pattern.sticky) {
+      // the same RegExp object zod tests; without g or y it keeps no state between calls
+      parts.push(`patterns[${patterns.push(d.pattern) - 1}].test(v)`)
     } else return undefined
   }
   return parts.join(' && ')
 }
 
-function valueExpr(schema: z.ZodType): string | undefined {
+function valueExpr(schema: z.ZodType, patterns: Patterns): string | undefined {
   const def = defOf(schema)
   if (def.coerce === true) return undefined
   switch (def.type) {
     case 'number':
       return numberExpr(def)
     case 'string':
-      return stringExpr(def)
+      return stringExpr(def, patterns)
     case 'boolean':
       return def.checks?.length ? undefined : 'typeof v === "boolean"'
     case 'enum': {
@@ -94,7 +101,7 @@ function valueExpr(schema: z.ZodType): string | undefined {
       return `(${values.map((x) => `v === ${JSON.stringify(x)}`).join(' || ')})`
     }
     case 'nullable': {
-      const inner = def.checks?.length || !def.innerType ? undefined : valueExpr(def.innerType)
+      const inner = def.checks?.length || !def.innerType ? undefined : valueExpr(def.innerType, patterns)
       return inner && `(v === null || (${inner}))`
     }
     default:
@@ -110,12 +117,13 @@ function valueExpr(schema: z.ZodType): string | undefined {
 export function compileFastCheck(schema: z.ZodType): FastCheck | undefined {
   const def = defOf(schema)
   if (def.type !== 'object' || def.catchall !== undefined || def.checks?.length || !def.shape) return undefined
+  const patterns: Patterns = []
   const body: string[] = ['if (typeof input !== "object" || input === null || Array.isArray(input)) return undefined', 'const out = {}', 'let v']
   for (const [key, field] of Object.entries(def.shape)) {
     const fdef = defOf(field)
     const optional = fdef.type === 'optional'
     if (optional && (fdef.checks?.length || !fdef.innerType)) return undefined
-    const expr = valueExpr(optional ? (fdef.innerType as z.ZodType) : field)
+    const expr = valueExpr(optional ? (fdef.innerType as z.ZodType) : field, patterns)
     if (!expr) return undefined
     const k = JSON.stringify(key)
     body.push(`v = input[${k}]`)
@@ -125,7 +133,7 @@ export function compileFastCheck(schema: z.ZodType): FastCheck | undefined {
   }
   body.push('return out')
   try {
-    return new Function('codePoints', `return function fastCheck(input) {\n${body.join('\n')}\n}`)(codePoints) as FastCheck
+    return new Function('codePoints', 'patterns', `return function fastCheck(input) {\n${body.join('\n')}\n}`)(codePoints, patterns) as FastCheck
   } catch {
     return undefined // eval disallowed: zod does all the work
   }

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { FIXTURE_TS, validCommand, validPump, validStatus } from '../contracts/fixtures.js'
 import { Deduper, farmFilters, farmMatcher, judge } from './accept.js'
-import { backoffMs, classify } from './writer.js'
-import { HttpError } from '@influxdata/influxdb-client'
 
 const policy = { maxBytes: 64 * 1024, maxFutureMs: 300_000, farmAllowed: () => true }
 const raw = (v: unknown) => Buffer.from(JSON.stringify(v))
@@ -69,22 +67,5 @@ describe('deduper', () => {
     expect([d.has('p', 1, 7), d.has('p', 2, 0), d.has('p', 2, 7), d.has('p', 1, 0)]).toEqual([true, true, false, false])
     d.add('p', 3, 0) // a third boot pushes the first out
     expect([d.has('p', 1, 7), d.has('p', 2, 0), d.has('p', 3, 0)]).toEqual([false, true, true])
-  })
-})
-
-describe('write retry decision', () => {
-  it('retries network errors, 5xx and 429 (with Retry-After), splits point errors', () => {
-    expect(classify(new Error('ECONNREFUSED'))).toEqual({ retry: true })
-    expect(classify(new HttpError(503, 'unavailable'))).toEqual({ retry: true })
-    expect(classify(new HttpError(429, 'slow down', '', '7'))).toEqual({ retry: true, delayMs: 7000 })
-    expect(classify(new HttpError(400, 'partial write'))).toEqual({ retry: false, split: true })
-    expect(classify(new HttpError(422, 'unprocessable'))).toEqual({ retry: false, split: true })
-    expect(classify(new HttpError(401, 'unauthorized'))).toEqual({ retry: true })
-  })
-
-  it('backs off exponentially with jitter, up to a ceiling', () => {
-    expect(backoffMs(0, 250, 30_000, () => 0)).toBe(125)
-    expect(backoffMs(3, 250, 30_000, () => 1)).toBe(2000)
-    expect(backoffMs(20, 250, 30_000, () => 1)).toBe(30_000)
   })
 })

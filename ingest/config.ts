@@ -24,7 +24,8 @@ export const IngestEnv = z.object({
   INGEST_BATCH_BYTES: positiveInt(1024 * 1024),
   INGEST_FLUSH_MS: positiveInt(100),
   INGEST_WRITE_TIMEOUT_MS: positiveInt(10_000),
-  INGEST_RETRY_MIN_MS: positiveInt(250),
+  /** Writer backoff (ingest/write-policy.ts): full jitter from the minimum to a doubling, capped ceiling. */
+  INGEST_RETRY_MIN_MS: positiveInt(500),
   INGEST_RETRY_MAX_MS: positiveInt(30_000),
   /** Near this many unwritten bytes in the spool, ingest stops taking messages (the broker holds them). */
   INGEST_SPOOL_MAX_BYTES: positiveInt(1024 * 1024 * 1024),

@@ -46,6 +46,7 @@ export const ingestService = defineService({
           deadLetters,
           log,
           metrics,
+          { now: ctx.now, random: Math.random },
         )
       : undefined
     if (!writer) log.info({ spool: spool.dir }, 'INFLUX_URL not set: readings stay in the local spool')

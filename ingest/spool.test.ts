@@ -68,6 +68,22 @@ describe('spool', () => {
     await spool.close()
   })
 
+  it('hands out whole lines only: a line longer than the batch size comes alone and whole, nothing after it is skipped', async () => {
+    const spool = await Spool.open(await tempDir())
+    const long = `m s="${'x'.repeat(900)}" 1`
+    const input = [...lines(0, 3), long, ...lines(3, 3), long, long, ...lines(6, 2)]
+    await spool.append(input)
+    const batches: string[][] = []
+    for (let b = await spool.next(100); b; b = await spool.next(100)) {
+      batches.push(b.lines)
+      expect(b.count).toBe(b.lines.length)
+      await spool.confirm(b.end)
+    }
+    expect(batches.flat()).toEqual(input)
+    for (const b of batches) if (b.includes(long)) expect(b).toEqual([long])
+    await spool.close()
+  })
+
   it('skips a torn tail left by a crash mid-write (it was never acknowledged)', async () => {
     const dir = await tempDir()
     const a = await Spool.open(dir)

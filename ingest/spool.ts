@@ -33,7 +33,10 @@ export class SpoolBatch {
     readonly end: Cursor,
   ) {}
 
-  /** The lines as strings: only when a refused batch has to be narrowed down. */
+  /**
+   * The lines as strings: only when a refused batch has to be narrowed down. A newline always
+   * ends a reading: contracts/points.ts never writes one inside a line (issue 13).
+   */
   get lines(): string[] {
     return this.data.toString('utf8').split('\n').filter((l) => l.length > 0)
   }
@@ -160,7 +163,8 @@ export class Spool {
   }
 
   /**
-   * Up to `maxBytes` of durable, unread lines, oldest first. Reading moves the read cursor;
+   * Durable, unread lines, oldest first: as many whole lines as fit in `maxBytes`, or the first
+   * line alone when it is longer. Reading moves the read cursor;
    * rewind() puts it back at the last confirmed position (after a failed write).
    */
   async next(maxBytes: number): Promise<SpoolBatch | undefined> {
@@ -175,19 +179,24 @@ export class Spool {
       }
       const fh = segment === this.active.n ? this.active.fh : await open(join(this.dir, name(segment)), 'r')
       try {
-        const length = Math.min(maxBytes, size - offset)
-        const buf = Buffer.allocUnsafe(length)
-        const { bytesRead } = await fh.read(buf, 0, length, offset)
-        const lastNewline = buf.subarray(0, bytesRead).lastIndexOf(10)
-        if (lastNewline < 0) {
-          // one line longer than maxBytes cannot happen (lines are < 70 KB and maxBytes is larger),
-          // but a torn tail from a crash can: skip past it, it was never acknowledged.
-          this.read = { segment, offset: size }
-          continue
+        // A batch is whole lines: those that fit in maxBytes, or else the first line alone, read
+        // on past maxBytes (a line can be longer than a small INGEST_BATCH_BYTES). No newline up
+        // to the durable end is a torn tail from a crash: never acknowledged, skipped.
+        let length = Math.min(maxBytes, size - offset)
+        for (let grown = false; ; grown = true) {
+          const buf = Buffer.allocUnsafe(length)
+          const { bytesRead } = await fh.read(buf, 0, length, offset)
+          const read = buf.subarray(0, bytesRead)
+          const end = grown ? read.indexOf(10) : read.lastIndexOf(10)
+          if (end >= 0) {
+            this.read = { segment, offset: offset + end + 1 }
+            const data = buf.subarray(0, end + 1)
+            return new SpoolBatch(data.subarray(0, end), countLines(data), { ...this.read })
+          }
+          if (bytesRead < length || offset + length >= size) break
+          length = Math.min(length * 2, size - offset)
         }
-        this.read = { segment, offset: offset + lastNewline + 1 }
-        const data = buf.subarray(0, lastNewline + 1)
-        return new SpoolBatch(data.subarray(0, lastNewline), countLines(data), { ...this.read })
+        this.read = { segment, offset: size }
       } finally {
         if (segment !== this.active.n) await fh.close()
       }

@@ -1,17 +1,21 @@
 /**
  * Drains the spool into InfluxDB through @influxdata/influxdb-client's transport (the
  * /api/v2/write API: InfluxDB 2.x, 3.x, 1.8+). Batches by size and time, gzip, and retries
- * network errors, 5xx and 429 (honouring Retry-After) with exponential backoff and jitter for as
- * long as it takes. A 4xx that names a bad point is narrowed down by halving the batch: the
- * good points land, the bad one goes to the dead-letter store with InfluxDB's message.
+ * for as long as it takes, by the rules of ./write-policy.ts: exponential backoff with full
+ * jitter, at least what Retry-After asks, the longest wait for configuration errors; new
+ * readings never cut a wait short. One log line and one metric increment when an outage starts
+ * (and a line for each new kind of fault in it), one line when it ends: not one per attempt.
+ * A batch InfluxDB refuses (400) is narrowed down by halving it, whole lines at a time: the good
+ * lines land, each bad one goes to the dead-letter store with InfluxDB's message.
  */
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
-import { HttpError, InfluxDB } from '@influxdata/influxdb-client'
+import { InfluxDB } from '@influxdata/influxdb-client'
 import type { DeadLetterStore } from '../runtime/deadletter.js'
 import type { Logger } from '../runtime/logger.js'
 import type { Metrics } from '../runtime/metrics.js'
 import type { Spool } from './spool.js'
+import { type Failure, type Target, classify, noWriteApi, retryDelayMs } from './write-policy.js'
 
 export interface WriterOptions {
   url: string
@@ -25,48 +29,45 @@ export interface WriterOptions {
   maxRetryMs: number
 }
 
+/** The writer's health, read-only, for /healthz: set while writes are failing. */
+export interface WriterStatus {
+  /** When the current outage began (epoch ms); absent while writes succeed. */
+  failingSinceMs?: number
+  lastError?: string
+  /** Failed attempts in the current outage. */
+  attempts: number
+}
+
+interface Outage {
+  sinceMs: number
+  attempts: number
+  lastError: string
+  /** Kinds of fault already logged in this outage. */
+  told: Set<string>
+  /** The /ping probe's verdict, asked once per outage. */
+  probed?: Failure & { kind: 'config' }
+}
+
 const gzipAsync = promisify(gzip)
 /** Bodies below this go uncompressed (the client's own threshold). */
 const GZIP_MIN_BYTES = 1_000
 const GZIP_LEVEL = 1
 
-/** What to do after a failed request. */
-export type Verdict = { retry: true; delayMs?: number } | { retry: false; split: boolean }
-
-/** Pure: the retry decision for one write error (influxdb-client's own rule plus point errors). */
-export function classify(err: unknown): Verdict {
-  if (err instanceof HttpError) {
-    const s = err.statusCode
-    if (s === 429 || s >= 500 || s === 408) {
-      const afterS = err.retryAfter() // the Retry-After header, in seconds
-      return afterS > 0 ? { retry: true, delayMs: afterS * 1000 } : { retry: true }
-    }
-    // 400 partial write / 422: a bad point; 413: batch too big. Both are narrowed by halving.
-    if (s === 400 || s === 413 || s === 422) return { retry: false, split: true }
-    // 401, 403, 404: configuration (token, bucket) - nothing is wrong with the points, keep them
-    return { retry: true }
-  }
-  return { retry: true } // network error, timeout
-}
-
-export function backoffMs(attempt: number, minMs: number, maxMs: number, random = Math.random): number {
-  const ceiling = Math.min(maxMs, minMs * 2 ** attempt)
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2)
-}
-
 export class InfluxWriter {
   private readonly influx: InfluxDB
   private readonly path: string
+  private readonly target: Target
   private stopped = false
   private running: Promise<void> | undefined
-  private wake: (() => void) | undefined
-  private sleepTimer: NodeJS.Timeout | undefined
+  /** Ends the current wait: on stop always, on new data only while idle. */
+  private wake: { resolve(): void; onData: boolean } | undefined
+  private outage: Outage | undefined
   private readonly batches
   private readonly retries
+  private readonly outages
   private readonly written
   private readonly latency
   private readonly rejected
-  private failing = false
 
   constructor(
     private readonly opts: WriterOptions,
@@ -74,16 +75,21 @@ export class InfluxWriter {
     private readonly deadLetters: DeadLetterStore,
     private readonly log: Logger,
     metrics: Metrics,
+    private readonly clock: { now: () => number; random: () => number } = { now: Date.now, random: Math.random },
   ) {
     this.influx = new InfluxDB({ url: opts.url, token: opts.token, timeout: opts.timeoutMs })
     const q = new URLSearchParams({ org: opts.org, bucket: opts.bucket, precision: 'ms' })
     this.path = `/api/v2/write?${q}`
-    this.batches = metrics.counter('ingest_write_batches_total', 'Write requests to InfluxDB, by result')
-    this.retries = metrics.counter('ingest_write_retries_total', 'Write requests that will be retried, by reason')
+    this.target = { url: opts.url, bucket: opts.bucket, org: opts.org }
+    this.batches = metrics.counter('ingest_write_batches_total', 'Write requests to InfluxDB, by result (ok, retry, split)')
+    this.retries = metrics.counter('ingest_write_retries_total', 'Write requests that will be retried, by kind of fault')
+    this.outages = metrics.counter('ingest_write_outages_total', 'Times InfluxDB writes started failing, by the first kind of fault')
     this.written = metrics.counter('ingest_points_written_total', 'Points confirmed by InfluxDB')
     this.rejected = metrics.counter('ingest_points_rejected_by_influx_total', 'Points InfluxDB refused (dead-lettered)')
     this.latency = metrics.histogram('ingest_write_seconds', 'InfluxDB write request duration', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
-    spool.onData(() => this.wake?.())
+    spool.onData(() => {
+      if (this.wake?.onData) this.wake.resolve()
+    })
   }
 
   start(): void {
@@ -97,15 +103,25 @@ export class InfluxWriter {
 
   async stop(): Promise<void> {
     this.stopped = true
-    clearTimeout(this.sleepTimer)
-    this.wake?.()
+    this.wake?.resolve()
     await this.running
   }
 
-  private sleep(ms: number): Promise<void> {
+  status(): WriterStatus {
+    const o = this.outage
+    return o ? { failingSinceMs: o.sinceMs, lastError: o.lastError, attempts: o.attempts } : { attempts: 0 }
+  }
+
+  /** Waits `ms`, or less if stopped; new data ends the wait only when `onData` (idle, not backing off). */
+  private wait(ms: number, onData: boolean): Promise<void> {
+    if (this.stopped) return Promise.resolve()
     return new Promise<void>((resolve) => {
-      this.wake = () => resolve()
-      this.sleepTimer = setTimeout(resolve, ms)
+      const timer = setTimeout(done, ms)
+      function done() {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.wake = { resolve: done, onData }
     }).finally(() => {
       this.wake = undefined
     })
@@ -115,67 +131,106 @@ export class InfluxWriter {
     while (!this.stopped) {
       const batch = await this.spool.next(this.opts.batchBytes)
       if (!batch) {
-        await this.sleep(this.opts.flushMs)
+        await this.wait(this.opts.flushMs, true)
         continue
       }
-      await this.deliver(batch.data, batch.count, () => batch.lines)
-      if (this.stopped && !this.deliveredAll) {
-        this.spool.rewind()
+      if (!(await this.deliver(batch.data, batch.count, () => batch.lines))) {
+        this.spool.rewind() // stopped before InfluxDB had it all: read it again next time
         return
       }
       await this.spool.confirm(batch.end)
     }
   }
 
-  private deliveredAll = true
-
-  /** Writes a body of `count` lines until InfluxDB has them all (or dead-lettered the bad ones). */
-  private async deliver(body: Buffer, count: number, lines: () => string[]): Promise<void> {
-    this.deliveredAll = false
-    for (let attempt = 0; !this.stopped; attempt++) {
+  /**
+   * Writes a body of `count` lines until InfluxDB has them all, or has refused the bad ones and
+   * they are dead-lettered. False when stopped first.
+   */
+  private async deliver(body: Buffer, count: number, lines: () => string[]): Promise<boolean> {
+    while (!this.stopped) {
       const started = performance.now()
       try {
         await this.post(body)
         this.latency.observe((performance.now() - started) / 1000)
         this.batches.inc({ result: 'ok' })
         this.written.inc(undefined, count)
-        if (this.failing) this.log.info({ attempt }, 'influxdb writes recovered')
-        this.failing = false
-        this.deliveredAll = true
-        return
+        this.recovered()
+        return true
       } catch (err) {
-        const verdict = classify(err)
-        const status = err instanceof HttpError ? err.statusCode : undefined
-        if (!verdict.retry) {
+        let failure = classify(err, this.target, this.clock.now())
+        if (failure.kind === 'refused') {
           this.batches.inc({ result: 'split' })
-          await this.narrow(lines(), err)
-          this.deliveredAll = true
-          return
+          this.recovered() // InfluxDB is there and answering
+          return this.narrow(lines(), failure.reason)
         }
+        const outage = this.outage ?? this.open(failure)
+        if (failure.kind === 'config' && failure.probe) failure = outage.probed ??= await this.probe()
         this.batches.inc({ result: 'retry' })
-        this.retries.inc({ reason: status ? String(status) : 'network' })
-        const delay = verdict.delayMs ?? backoffMs(attempt, this.opts.minRetryMs, this.opts.maxRetryMs)
-        if (!this.failing || attempt % 10 === 0) {
-          this.log.warn({ err: (err as Error).message, status, attempt, delayMs: delay, lines: count }, 'influxdb write failed, retrying')
-        }
-        this.failing = true
-        await this.sleep(delay)
+        this.retries.inc({ reason: failure.key })
+        const attempt = this.failed(outage, failure, count)
+        await this.wait(retryDelayMs(failure, attempt, { minMs: this.opts.minRetryMs, maxMs: this.opts.maxRetryMs }, this.clock.random), false)
       }
+    }
+    return false
+  }
+
+  private open(f: Exclude<Failure, { kind: 'refused' }>): Outage {
+    const o: Outage = { sinceMs: this.clock.now(), attempts: 0, lastError: f.reason, told: new Set() }
+    this.outage = o
+    this.outages.inc({ reason: f.key })
+    return o
+  }
+
+  /** Counts a failed attempt in the outage; returns its index from 0. */
+  private failed(o: Outage, f: Exclude<Failure, { kind: 'refused' }>, lines: number): number {
+    o.attempts++
+    o.lastError = f.reason
+    if (!o.told.has(f.key)) {
+      // once per kind of fault per outage; a configuration error needs someone, so it is an error
+      const first = o.told.size === 0
+      o.told.add(f.key)
+      const fields = { reason: f.reason, fault: f.key, lines }
+      const msg = first ? 'influxdb writes failing, retrying with backoff' : 'influxdb writes failing, now for another reason'
+      if (f.kind === 'config') this.log.error(fields, msg)
+      else this.log.warn(fields, msg)
+    }
+    return o.attempts - 1
+  }
+
+  private recovered(): void {
+    const o = this.outage
+    if (!o) return
+    this.outage = undefined
+    this.log.info({ durationMs: this.clock.now() - o.sinceMs, attempts: o.attempts }, 'influxdb writes recovered')
+  }
+
+  /** A 404 that does not say why: the server's version from GET /ping (asked once per outage). */
+  private async probe(): Promise<Failure & { kind: 'config' }> {
+    try {
+      const res = await fetch(new URL('/ping', this.opts.url), { signal: AbortSignal.timeout(this.opts.timeoutMs) })
+      await res.arrayBuffer()
+      const version = res.headers.get('x-influxdb-version') ?? undefined
+      return res.ok || version !== undefined ? noWriteApi(this.target, version) : noWriteApi(this.target, undefined, `answered ${res.status}`)
+    } catch (err) {
+      return noWriteApi(this.target, undefined, (err as Error).message)
     }
   }
 
-  /** Halves a refused batch until each refused point stands alone; those are dead-lettered. */
-  private async narrow(lines: string[], err: unknown): Promise<void> {
+  /** Halves a refused batch until each refused line stands alone; those are dead-lettered. */
+  private async narrow(lines: string[], reason: string): Promise<boolean> {
     if (lines.length === 1) {
-      const message = err instanceof HttpError ? (err.body ?? err.message) : (err as Error).message
       this.rejected.inc()
-      this.log.warn({ line: lines[0], message }, 'influxdb refused a point: dead-lettered')
-      this.deadLetters.add({ stage: 'writer', code: 'influx_rejected', reason: message, payload: lines[0] })
+      this.log.warn({ line: lines[0], message: reason }, 'influxdb refused a point: dead-lettered')
+      this.deadLetters.add({ stage: 'writer', code: 'influx_rejected', reason, payload: lines[0] })
       await this.deadLetters.flush()
-      return
+      return true
     }
+    // Whole lines only: a newline always ends one (contracts/points.ts never writes one inside).
     const mid = Math.ceil(lines.length / 2)
-    for (const half of [lines.slice(0, mid), lines.slice(mid)]) await this.deliver(Buffer.from(half.join('\n')), half.length, () => half)
+    for (const half of [lines.slice(0, mid), lines.slice(mid)]) {
+      if (!(await this.deliver(Buffer.from(half.join('\n')), half.length, () => half))) return false
+    }
+    return true
   }
 
   /**

@@ -10,13 +10,19 @@ import type { AddressInfo } from 'node:net'
 
 /**
  * ok: proxy. down: 503. 500: 500. 429: 429. hang: accept and never answer (until close).
- * reset: destroy the connection without answering (like a crashed server).
+ * reset: destroy the connection without answering (like a crashed server). 401, 403: InfluxDB
+ * 2.x's answers to a bad token. 404: `404 page not found` on writes, with no version header (as
+ * InfluxDB 1.6/1.7, which have no /api/v2/write, answer behind a proxy); /ping still proxied.
  */
-export type ShimMode = 'ok' | 'down' | '500' | '429' | 'hang' | 'reset'
+export type ShimMode = 'ok' | 'down' | '500' | '429' | 'hang' | 'reset' | '401' | '403' | '404'
 
 export interface ShimModeOptions {
   /** Retry-After header (seconds) on 429 and 503 answers; none by default. */
   retryAfterS?: number
+  /** Retry-After as an HTTP-date instead (RFC 9110 10.2.3), `retryAfterS` from now. */
+  retryAfterAsDate?: boolean
+  /** Answer this many more writes as before, then switch (to catch a client between two writes). */
+  afterWrites?: number
 }
 
 export interface ShimRequest {
@@ -77,7 +83,12 @@ const LOG_LIMIT = 1000
 const DROPPED_REQUEST_HEADERS = new Set(['host', 'authorization', 'connection', 'keep-alive'])
 const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive'])
 
-const SIMULATED: Partial<Record<ShimMode, number>> = { down: 503, '500': 500, '429': 429 }
+const SIMULATED: Partial<Record<ShimMode, number>> = { down: 503, '500': 500, '429': 429, '401': 401, '403': 403 }
+// InfluxDB 2.x's bodies for these; the others say who made them up
+const BODIES: Partial<Record<ShimMode, object>> = {
+  '401': { code: 'unauthorized', message: 'unauthorized access' },
+  '403': { code: 'forbidden', message: 'insufficient permissions for write' },
+}
 
 function sendJson(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}) {
   const text = JSON.stringify(body)
@@ -85,9 +96,16 @@ function sendJson(res: ServerResponse, status: number, body: object, headers: Re
   res.end(text)
 }
 
+function retryAfterHeader(options: ShimModeOptions): Record<string, string> {
+  const s = options.retryAfterS
+  if (s === undefined) return {}
+  return { 'retry-after': options.retryAfterAsDate === true ? new Date(Date.now() + s * 1000).toUTCString() : String(s) }
+}
+
 export async function startInfluxShim(upstream: { host: string; port: number }): Promise<InfluxShim> {
   let mode: ShimMode = 'ok'
-  let retryAfterS: number | undefined
+  let modeOptions: ShimModeOptions = {}
+  let next: { mode: ShimMode; options: ShimModeOptions; afterWrites: number } | undefined
   let requests = 0
   let writes = 0
   let log: ShimRequest[] = []
@@ -143,6 +161,11 @@ export async function startInfluxShim(upstream: { host: string; port: number }):
     const isWrite = url.pathname === '/api/v2/write'
     requests++
     if (isWrite) writes++
+    if (isWrite && next && next.afterWrites-- <= 0) {
+      mode = next.mode
+      modeOptions = next.options
+      next = undefined
+    }
     const entry = record(req, isWrite)
     if (mode === 'hang') return
     if (mode === 'reset') {
@@ -152,10 +175,16 @@ export async function startInfluxShim(upstream: { host: string; port: number }):
     const simulated = SIMULATED[mode]
     if (simulated !== undefined) {
       entry.status = simulated
-      const retryAfter: Record<string, string> =
-        retryAfterS !== undefined && simulated !== 500 ? { 'retry-after': String(retryAfterS) } : {}
+      const retryAfter = simulated === 503 || simulated === 429 ? retryAfterHeader(modeOptions) : {}
       req.resume()
-      sendJson(res, simulated, { error: `simulated by the test shim (mode ${mode})` }, retryAfter)
+      sendJson(res, simulated, BODIES[mode] ?? { error: `simulated by the test shim (mode ${mode})` }, retryAfter)
+      return
+    }
+    if (mode === '404' && isWrite) {
+      entry.status = 404
+      req.resume()
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
+      res.end('404 page not found\n')
       return
     }
     if (!isWrite) {
@@ -183,9 +212,13 @@ export async function startInfluxShim(upstream: { host: string; port: number }):
     get mode() {
       return mode
     },
-    setMode(next, options = {}) {
-      mode = next
-      retryAfterS = options.retryAfterS
+    setMode(to, options = {}) {
+      if (options.afterWrites !== undefined && options.afterWrites > 0) next = { mode: to, options, afterWrites: options.afterWrites }
+      else {
+        mode = to
+        modeOptions = options
+        next = undefined
+      }
     },
     get requests() {
       return requests
