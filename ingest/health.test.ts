@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { IngestHealth } from './health.js'
 
 const limits = { writeFailingMs: 2_000, spoolStallMs: 2_000, spoolMaxBytes: 1_000, brokerDownMs: 2_000 }
-const sample = (over: Partial<{ writerFailing: boolean | undefined; spoolBytes: number; spoolFull: boolean }> = {}) => ({ writerFailing: false, spoolBytes: 0, spoolFull: false, ...over })
+const sample = (over: Partial<{ writerFailing: boolean | undefined; writerError: string; spoolBytes: number; spoolFull: boolean }> = {}) => ({ writerFailing: false, spoolBytes: 0, spoolFull: false, ...over })
 
 describe('ingest health', () => {
   it('storage: failing writes for longer than the limit', () => {
@@ -12,6 +12,12 @@ describe('ingest health', () => {
     expect(h.storage(3_500)).toEqual({ ok: false, reason: 'failing: InfluxDB writes have failed for 3 s' })
     h.observe(sample(), 3_600)
     expect(h.storage(9_000).ok).toBe(true)
+  })
+
+  it('storage: the last failed write is named with the verdict', () => {
+    const h = new IngestHealth(limits, 0)
+    h.observe(sample({ writerFailing: true, writerError: 'InfluxDB refused the token' }), 0)
+    expect(h.storage(3_000)).toEqual({ ok: false, reason: 'failing: InfluxDB writes have failed for 3 s (InfluxDB refused the token)' })
   })
 
   it('spool: a backlog that does not shrink, one above the limit, a full spool; nothing without a writer', () => {

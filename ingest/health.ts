@@ -15,6 +15,8 @@ export interface IngestHealthLimits {
 export interface IngestSample {
   /** The InfluxDB writer's last write failed (undefined: no writer, readings stay in the spool). */
   writerFailing: boolean | undefined
+  /** The last failed write's reason, shown with the storage verdict. */
+  writerError?: string | undefined
   spoolBytes: number
   /** Ingest left the broker on purpose (spool full): not an unreachable broker. */
   spoolFull: boolean
@@ -26,6 +28,7 @@ export class IngestHealth {
   private readonly stalled = new Since()
   private readonly down = new Since()
   private lastBytes = 0
+  private writerError: string | undefined
   private bytes = 0
   private full = false
   private hasWriter = false
@@ -41,6 +44,7 @@ export class IngestHealth {
   observe(s: IngestSample, nowMs: number): void {
     this.hasWriter = s.writerFailing !== undefined
     this.failing.set(s.writerFailing === true, nowMs)
+    this.writerError = s.writerError
     this.stalled.set(s.spoolBytes > 0 && s.spoolBytes >= this.lastBytes, nowMs)
     this.lastBytes = s.spoolBytes
     this.bytes = s.spoolBytes
@@ -58,7 +62,8 @@ export class IngestHealth {
   }
 
   storage(nowMs: number): CheckResult {
-    return heldTooLong(this.failing, nowMs, this.limits.writeFailingMs, 'failing: InfluxDB writes have failed')
+    const verdict = heldTooLong(this.failing, nowMs, this.limits.writeFailingMs, 'failing: InfluxDB writes have failed')
+    return verdict.ok || this.writerError === undefined ? verdict : { ok: false, reason: `${verdict.reason} (${this.writerError})` }
   }
 
   /** Only with a writer: without one the spool is where readings are meant to stay. */

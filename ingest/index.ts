@@ -106,7 +106,8 @@ export const ingestService = defineService({
         log.info({ bytes }, 'spool below its limit: taking messages again')
         subscriber.resume()
       }
-      health.observe({ writerFailing: writer?.failingNow, spoolBytes: bytes, spoolFull: full.get() === 1 }, ctx.now())
+      const status = writer?.status()
+      health.observe({ writerFailing: status && status.failingSinceMs !== undefined, writerError: status?.lastError, spoolBytes: bytes, spoolFull: full.get() === 1 }, ctx.now())
     }, 250)
 
     subscriber.onDelivery = (topic, payload, token) => pipeline.handle(topic, payload, token)

@@ -96,17 +96,13 @@ export class InfluxWriter {
     this.running ??= this.loop().catch((err: unknown) => this.log.fatal({ err }, 'writer loop died'))
   }
 
-  /** True from a failed write until one succeeds: read-only, for the health check (ingest/health.ts). */
-  get failingNow(): boolean {
-    return this.failing
-  }
-
   async stop(): Promise<void> {
     this.stopped = true
     this.wake?.resolve()
     await this.running
   }
 
+  /** Read-only, for the health check (ingest/health.ts). */
   status(): WriterStatus {
     const o = this.outage
     return o ? { failingSinceMs: o.sinceMs, lastError: o.lastError, attempts: o.attempts } : { attempts: 0 }
