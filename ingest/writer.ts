@@ -52,6 +52,8 @@ const gzipAsync = promisify(gzip)
 /** Bodies below this go uncompressed (the client's own threshold). */
 const GZIP_MIN_BYTES = 1_000
 const GZIP_LEVEL = 1
+/** Silence after which an idle writer checks that InfluxDB still answers (/healthz). */
+const IDLE_CHECK_MS = 5_000
 
 export class InfluxWriter {
   private readonly influx: InfluxDB
@@ -62,6 +64,8 @@ export class InfluxWriter {
   /** Ends the current wait: on stop always, on new data only while idle. */
   private wake: { resolve(): void; onData: boolean } | undefined
   private outage: Outage | undefined
+  /** Last time InfluxDB answered a write or a check (epoch ms). */
+  private lastContactMs: number
   private readonly batches
   private readonly retries
   private readonly outages
@@ -77,6 +81,7 @@ export class InfluxWriter {
     metrics: Metrics,
     private readonly clock: { now: () => number; random: () => number } = { now: Date.now, random: Math.random },
   ) {
+    this.lastContactMs = clock.now()
     this.influx = new InfluxDB({ url: opts.url, token: opts.token, timeout: opts.timeoutMs })
     const q = new URLSearchParams({ org: opts.org, bucket: opts.bucket, precision: 'ms' })
     this.path = `/api/v2/write?${q}`
@@ -127,6 +132,7 @@ export class InfluxWriter {
     while (!this.stopped) {
       const batch = await this.spool.next(this.opts.batchBytes)
       if (!batch) {
+        if (this.clock.now() - this.lastContactMs >= IDLE_CHECK_MS) await this.checkIdle()
         await this.wait(this.opts.flushMs, true)
         continue
       }
@@ -150,6 +156,7 @@ export class InfluxWriter {
         this.latency.observe((performance.now() - started) / 1000)
         this.batches.inc({ result: 'ok' })
         this.written.inc(undefined, count)
+        this.lastContactMs = this.clock.now()
         this.recovered()
         return true
       } catch (err) {
@@ -191,6 +198,26 @@ export class InfluxWriter {
       else this.log.warn(fields, msg)
     }
     return o.attempts - 1
+  }
+
+  /**
+   * With nothing to write, /healthz would go on saying ok through an outage: every IDLE_CHECK_MS
+   * of silence, GET /ping tells whether InfluxDB still answers. A failure opens an outage (logged
+   * once, like a failed write); the next answer, or write, ends it. Probes are not writes: they
+   * back off no batch.
+   */
+  private async checkIdle(): Promise<void> {
+    this.lastContactMs = this.clock.now()
+    let failure: (Failure & { kind: 'transient' }) | undefined
+    try {
+      const res = await fetch(new URL('/ping', this.opts.url), { signal: AbortSignal.timeout(this.opts.timeoutMs) })
+      await res.arrayBuffer()
+      if (res.status >= 500) failure = { kind: 'transient', key: `http_${res.status}`, reason: `InfluxDB answered ${res.status} to GET /ping` }
+    } catch (err) {
+      failure = { kind: 'transient', key: 'network', reason: `InfluxDB does not answer GET /ping: ${(err as Error).message}` }
+    }
+    if (failure === undefined) return this.recovered()
+    this.failed(this.outage ?? this.open(failure), failure, 0)
   }
 
   private recovered(): void {
