@@ -2,12 +2,12 @@
 # TypeScript is transpiled by bin/suanyang.js into node_modules/.cache on first run (esbuild, via
 # tsx); the image does it once at build time, so the unprivileged user never has to.
 # Node 22 LTS, pinned; slim Debian, because the native modules (classic-level) ship glibc prebuilds.
-FROM node:24-bookworm-slim AS deps
+FROM node:24.22.3-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-FROM node:24-bookworm-slim
+FROM node:24.22.3-bookworm-slim
 # MALLOC_MMAP_THRESHOLD_: scrypt's 16 MiB buffers go back to the system after each login check
 # (glibc otherwise keeps them per thread: measured 111 MB vs 42 MB RSS after 400 checks).
 ENV NODE_ENV=production \

@@ -91,7 +91,7 @@ describe('docker-compose.yml', () => {
     expect(images.length + froms.length).toBeGreaterThan(2)
     for (const image of [...images, ...froms]) expect(image, image).toMatch(/^[\w./-]+:\d+\.\d+\.\d+(-[\w.-]+)?(@sha256:[0-9a-f]{64})?$/)
     expect(images.find((i) => i.startsWith('influxdb:'))).toMatch(/^influxdb:2\.7\.\d+$/)
-    for (const from of froms) expect(from, 'Node 22 LTS').toMatch(/^node:22\.\d+\.\d+-/)
+    for (const from of froms) expect(from, 'Node 24 LTS, pinned').toMatch(/^node:24\.\d+\.\d+-/)
   })
 
   it('gives every service a health check and waits for health where it depends', () => {
