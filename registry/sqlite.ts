@@ -9,7 +9,7 @@
  */
 import { mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import type { DatabaseSync as DatabaseSyncType, SQLInputValue } from 'node:sqlite'
 
 type SqliteModule = { DatabaseSync: typeof DatabaseSyncType }
@@ -162,7 +162,7 @@ export interface SqliteOptions {
   busyTimeoutMs?: number
 }
 
-export function openSqlite({ path, busyTimeoutMs = 5_000 }: SqliteOptions): Database {
+function connect(path: string, busyTimeoutMs: number): SqliteDatabase {
   const { DatabaseSync } = loadSqlite()
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const db = new DatabaseSync(path)
@@ -176,4 +176,40 @@ export function openSqlite({ path, busyTimeoutMs = 5_000 }: SqliteOptions): Data
     throw err
   }
   return new SqliteDatabase(db)
+}
+
+/**
+ * One connection per file per process, shared by every opener: a second connection's
+ * BEGIN IMMEDIATE would wait for the first one's lock synchronously, on the very thread that
+ * has to finish the first transaction (a stall of the whole busy timeout).
+ */
+const shared = new Map<string, { db: SqliteDatabase; users: number }>()
+
+export function openSqlite({ path, busyTimeoutMs = 5_000 }: SqliteOptions): Database {
+  if (path === ':memory:') return connect(path, busyTimeoutMs)
+  const file = resolve(path)
+  let entry = shared.get(file)
+  if (entry === undefined) {
+    entry = { db: connect(file, busyTimeoutMs), users: 0 }
+    shared.set(file, entry)
+  }
+  entry.users++
+  const { db } = entry
+  let closed = false
+  return {
+    dialect: 'sqlite',
+    all: (sql, params) => db.all(sql, params),
+    get: (sql, params) => db.get(sql, params),
+    run: (sql, params) => db.run(sql, params),
+    exec: (script) => db.exec(script),
+    transaction: (fn) => db.transaction(fn),
+    async close() {
+      if (closed) return
+      closed = true
+      const current = shared.get(file)
+      if (current === undefined || --current.users > 0) return
+      shared.delete(file)
+      await current.db.close()
+    },
+  }
 }
