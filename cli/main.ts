@@ -23,6 +23,7 @@ Commands:
                                          register a device and print its MQTT credentials once
   device list [--json]                   list registered devices
   device remove --id D                   remove a device (its connections are refused from then on)
+  import [--json]                        copy accounts.json and contacts.json into the registry (once; again: the difference)
   deadletter count|list|show <id> [--json]
                                          inspect rejected messages kept under DATA_DIR/deadletter
   schema [--out DIR]                     write the device contract as JSON Schema (default ./schema)
@@ -31,7 +32,8 @@ Commands:
   sim [options]                          run the firmware simulator alone (suanyang sim --help)
   help                                   this text
 
-Configuration is read from environment variables only; see .env.example.
+Configuration is read from environment variables only; see .env.example. The registry is
+DATA_DIR/registry.sqlite, or the PostgreSQL database at DATABASE_URL.
 `
 
 type Io = { env: NodeJS.ProcessEnv; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }
@@ -51,6 +53,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return deviceCommand(rest, io)
     case 'deadletter':
       return deadletterCommand(rest, io)
+    case 'import':
+      return (await import('./import.js')).importCommand(rest, io)
     case 'schema':
       return schemaCommand(rest, io)
     case 'alerts':

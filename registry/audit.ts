@@ -52,7 +52,16 @@ const fromRow = (r: Row): AuditEntry => ({
 })
 
 export class AuditLog {
-  constructor(private readonly q: () => Queryable) {}
+  constructor(
+    private readonly q: () => Queryable,
+    private readonly now: () => number,
+  ) {}
+
+  /** An action that is not a change of one record (an import, a sign-in): its own row. */
+  async record(actor: Actor, action: string, target: string, detail: Record<string, unknown>): Promise<void> {
+    checkActor(actor)
+    await writeAudit(this.q(), this.now(), actor, action, target, detail)
+  }
 
   /** Oldest first; `sinceId` gives the entries after it (what changed since a service last read). */
   async list(filter: { target?: string; sinceId?: number; limit?: number } = {}): Promise<AuditEntry[]> {

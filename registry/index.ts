@@ -88,7 +88,7 @@ function repositories(scope: Scope, checkOverrides: CheckOverrides | undefined):
     devices: new Devices(scope),
     overrides: new RuleOverrides(scope, checkOverrides),
     accounts: new ServiceAccounts(scope),
-    audit: new AuditLog(q),
+    audit: new AuditLog(q, scope.now),
   }
 }
 

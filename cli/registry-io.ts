@@ -1,0 +1,63 @@
+/**
+ * What the registry commands (import, farm, person) share: the registry opened from DATA_DIR
+ * and DATABASE_URL, the reader's language (--lang, else LC_ALL / LC_MESSAGES / LANG), who is
+ * acting (--by, else the login name), and refusals printed field by field, with the option
+ * that set each field. Exit codes: 0 done, 1 refused (not found, exists, in use), 2 bad input.
+ */
+import { userInfo } from 'node:os'
+import { checkOverrides } from '../alerts/rules.js'
+import { CommonEnv, type Env, loadAll } from '../runtime/config.js'
+import { RegistryEnv } from '../registry/config.js'
+import { type Actor, type Failure, type Locale, type Registry, openRegistry } from '../registry/index.js'
+import { formatIssue, label } from '../registry/messages.js'
+import type { CommandIo } from './io.js'
+
+export function configFor(env: Env) {
+  const [common, registry] = loadAll([CommonEnv, RegistryEnv] as const, env)
+  return { dataDir: common.DATA_DIR, databaseUrl: registry.DATABASE_URL }
+}
+
+export function openCliRegistry(env: Env): Promise<Registry> {
+  return openRegistry({ ...configFor(env), checkOverrides })
+}
+
+export function localeOf(lang: string | undefined, env: Env): Locale | undefined {
+  if (lang !== undefined) return lang === 'th' || lang === 'en' ? lang : undefined
+  const system = env.LC_ALL || env.LC_MESSAGES || env.LANG || ''
+  return /^th/i.test(system) ? 'th' : 'en'
+}
+
+export function actorOf(by: string | undefined): Actor {
+  if (by !== undefined) return { who: by, how: 'cli' }
+  try {
+    return { who: userInfo().username || 'cli', how: 'cli' }
+  } catch {
+    return { who: 'cli', how: 'cli' } // no passwd entry for this uid (some containers)
+  }
+}
+
+const HEADINGS: Record<Failure['reason'], Record<Locale, string>> = {
+  invalid: { th: 'ข้อมูลไม่ถูกต้อง ไม่ได้บันทึกอะไร:', en: 'invalid input, nothing was saved:' },
+  not_found: { th: 'ไม่พบข้อมูล ไม่ได้บันทึกอะไร:', en: 'not found, nothing was saved:' },
+  exists: { th: 'มีอยู่แล้ว ไม่ได้บันทึกอะไร:', en: 'already there, nothing was saved:' },
+  in_use: { th: 'ยังใช้งานอยู่ ไม่ได้ลบ:', en: 'still in use, nothing was removed:' },
+}
+
+/**
+ * Prints a refusal and returns the exit code. `options` maps a field path to the command-line
+ * option that sets it (`equipment.pvArrayWp` -> `--pv-wp`), so each line names what to fix.
+ */
+export function printFailure(io: CommandIo, failure: Failure, locale: Locale, json: boolean, options: Record<string, string> = {}): number {
+  const code = failure.reason === 'invalid' ? 2 : 1
+  if (json) {
+    const issues = failure.issues.map((i) => ({ field: i.field, option: options[i.field], message: i[locale], th: i.th, en: i.en }))
+    io.stderr.write(`${JSON.stringify({ ok: false, reason: failure.reason, issues })}\n`)
+    return code
+  }
+  const lines = failure.issues.map((i) => {
+    const option = options[i.field]
+    return option ? `  ${option} (${label(i.field)[locale]}): ${i[locale]}` : `  ${formatIssue(i, locale)}`
+  })
+  io.stderr.write(`${HEADINGS[failure.reason][locale]}\n${lines.join('\n')}\n`)
+  return code
+}
