@@ -24,6 +24,8 @@ Commands:
   device list [--json]                   list registered devices
   device remove --id D                   remove a device (its connections are refused from then on)
   import [--json]                        copy accounts.json and contacts.json into the registry (once; again: the difference)
+  farm add|edit|list|remove              the registry's farms (suanyang farm --help)
+  person add|edit|list|remove            the registry's people and their roles (suanyang person --help)
   deadletter count|list|show <id> [--json]
                                          inspect rejected messages kept under DATA_DIR/deadletter
   schema [--out DIR]                     write the device contract as JSON Schema (default ./schema)
@@ -55,6 +57,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return deadletterCommand(rest, io)
     case 'import':
       return (await import('./import.js')).importCommand(rest, io)
+    case 'farm':
+      return (await import('./farm.js')).farmCommand(rest, io)
+    case 'person':
+      return (await import('./person.js')).personCommand(rest, io)
     case 'schema':
       return schemaCommand(rest, io)
     case 'alerts':

@@ -61,3 +61,54 @@ export function printFailure(io: CommandIo, failure: Failure, locale: Locale, js
   io.stderr.write(`${HEADINGS[failure.reason][locale]}\n${lines.join('\n')}\n`)
   return code
 }
+
+/** How a command-line option becomes a field of the record. */
+export interface OptionSpec {
+  /** The field's path in the repository's input (`equipment.pvArrayWp`). */
+  field: string
+  type: 'text' | 'number' | 'quiet'
+}
+
+const NUMBER = /^[-+]?(\d+(\.\d*)?|\.\d+)$/
+
+/**
+ * One option's value as the field takes it. An empty value clears a field that may be empty
+ * (`--name-en ''`); a number that does not parse stays NaN, so the schema names the option.
+ */
+function convert(spec: OptionSpec, raw: string): unknown {
+  if (raw === '') return null
+  if (spec.type === 'number') return NUMBER.test(raw.trim()) ? Number(raw) : Number.NaN
+  if (spec.type === 'quiet') {
+    const [start = '', end = ''] = raw.split('-')
+    return { start: start.trim(), end: end.trim() }
+  }
+  return raw
+}
+
+/** The record's fields given on the command line, nested as the repository takes them. */
+export function fieldsFrom(values: Record<string, unknown>, specs: Record<string, OptionSpec>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [option, spec] of Object.entries(specs)) {
+    const raw = values[option]
+    if (typeof raw !== 'string') continue
+    const path = spec.field.split('.')
+    let at = out
+    for (const key of path.slice(0, -1)) at = (at[key] ??= {}) as Record<string, unknown>
+    at[path.at(-1) as string] = convert(spec, raw)
+  }
+  return out
+}
+
+/** Field path -> `--option`, for printFailure; a nested issue (`quietHours.start`) names its option too. */
+export function optionNames(specs: Record<string, OptionSpec>, extra: Record<string, string> = {}): Record<string, string> {
+  const names: Record<string, string> = { ...extra }
+  for (const [option, spec] of Object.entries(specs)) {
+    names[spec.field] = `--${option}`
+    if (spec.type === 'quiet') for (const part of ['start', 'end']) names[`${spec.field}.${part}`] = `--${option}`
+  }
+  return names
+}
+
+/** parseArgs options for the specs: each a string option. */
+export const stringOptions = (specs: Record<string, OptionSpec>) =>
+  Object.fromEntries(Object.keys(specs).map((name) => [name, { type: 'string' as const }]))

@@ -125,7 +125,7 @@ function describeIssue(issue: Issue): Text {
       return t(issue.message, issue.message)
     }
     case 'invalid_type': {
-      if (issue.input === undefined) return t('ต้องระบุ', 'required')
+      if (issue.input === undefined || issue.input === null) return t('ต้องระบุ', 'required') // null: a required field cleared
       const want = TYPE_NAMES[issue.expected] ?? t(issue.expected, issue.expected)
       return t(`ต้องเป็น${want.th}`, `must be ${want.en}`)
     }
