@@ -3,10 +3,9 @@
  * Every option sets one field; an empty value clears a field that may be empty. Bad input is
  * refused field by field in the reader's language (exit 2) and nothing is saved.
  */
-import { parseArgs } from 'node:util'
 import type { Farm, Locale } from '../registry/index.js'
-import { type CommandIo, fail } from './io.js'
-import { actorOf, fieldsFrom, localeOf, openCliRegistry, type OptionSpec, optionNames, printFailure, stringOptions } from './registry-io.js'
+import type { CommandIo } from './io.js'
+import { actorOf, fieldsFrom, openCliRegistry, type OptionSpec, optionNames, parseCommand, printFailure, stringOptions } from './registry-io.js'
 
 export const FARM_OPTIONS: Record<string, OptionSpec> = {
   'name-th': { field: 'nameTh', type: 'text' },
@@ -57,36 +56,9 @@ function line(f: Farm, locale: Locale): string {
 }
 
 export async function farmCommand(args: string[], io: CommandIo): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      allowNegative: true,
-      options: {
-        ...stringOptions(FARM_OPTIONS),
-        id: { type: 'string' },
-        training: { type: 'boolean' },
-        by: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        lang: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-  } catch (err) {
-    return fail(io, `${(err as Error).message}\n${USAGE}`)
-  }
-  const { positionals, values } = parsed
-  const [action] = positionals
-  if (values.help || !action) {
-    io.stdout.write(USAGE)
-    return values.help ? 0 : 2
-  }
-  const locale = localeOf(values.lang, io.env)
-  if (!locale) return fail(io, '--lang must be th or en')
-  if (!['add', 'edit', 'list', 'remove'].includes(action)) return fail(io, `unknown farm action "${action}"\n${USAGE}`)
-  if (action !== 'list' && !values.id) return fail(io, `farm ${action} needs --id\n${USAGE}`)
-  const id = values.id ?? ''
+  const parsed = parseCommand('farm', args, io, USAGE, { ...stringOptions(FARM_OPTIONS), training: { type: 'boolean' } })
+  if (typeof parsed === 'number') return parsed
+  const { action, values, locale, id } = parsed
   const fields: Record<string, unknown> = { ...fieldsFrom(values, FARM_OPTIONS), ...(values.training !== undefined && { training: values.training }) }
   const options = optionNames(FARM_OPTIONS, { id: '--id', training: '--training' })
   const actor = actorOf(values.by)

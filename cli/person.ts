@@ -2,11 +2,10 @@
  * `suanyang person add|edit|list|remove`: people and their roles over farms, a cooperative or
  * every farm. A person and the roles given with them are saved together or not at all.
  */
-import { parseArgs } from 'node:util'
 import type { Failure, Locale, Membership, Person, Repositories, Result } from '../registry/index.js'
 import { PERSON_ROLES } from '../registry/schemas.js'
 import { type CommandIo, fail } from './io.js'
-import { actorOf, fieldsFrom, localeOf, openCliRegistry, type OptionSpec, optionNames, printFailure, stringOptions } from './registry-io.js'
+import { actorOf, fieldsFrom, openCliRegistry, type OptionSpec, optionNames, parseCommand, printFailure, stringOptions } from './registry-io.js'
 
 export const PERSON_OPTIONS: Record<string, OptionSpec> = {
   name: { field: 'name', type: 'text' },
@@ -60,40 +59,17 @@ async function withRoles(r: Repositories, person: Person): Promise<Person & { ro
 }
 
 export async function personCommand(args: string[], io: CommandIo): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        ...stringOptions(PERSON_OPTIONS),
-        id: { type: 'string' },
-        role: { type: 'string' },
-        revoke: { type: 'string' },
-        farm: { type: 'string', multiple: true },
-        cooperative: { type: 'string' },
-        'all-farms': { type: 'boolean', default: false },
-        by: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        lang: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-  } catch (err) {
-    return fail(io, `${(err as Error).message}\n${USAGE}`)
-  }
-  const { positionals, values } = parsed
-  const [action] = positionals
-  if (values.help || !action) {
-    io.stdout.write(USAGE)
-    return values.help ? 0 : 2
-  }
-  const locale = localeOf(values.lang, io.env)
-  if (!locale) return fail(io, '--lang must be th or en')
-  if (!['add', 'edit', 'list', 'remove'].includes(action)) return fail(io, `unknown person action "${action}"\n${USAGE}`)
-  if (action !== 'list' && !values.id) return fail(io, `person ${action} needs --id\n${USAGE}`)
+  const parsed = parseCommand('person', args, io, USAGE, {
+    ...stringOptions(PERSON_OPTIONS),
+    role: { type: 'string' },
+    revoke: { type: 'string' },
+    farm: { type: 'string', multiple: true },
+    cooperative: { type: 'string' },
+    'all-farms': { type: 'boolean', default: false },
+  })
+  if (typeof parsed === 'number') return parsed
+  const { action, values, locale, id } = parsed
   if (values.role !== undefined && values.revoke !== undefined) return fail(io, 'give --role or --revoke, not both')
-  const id = values.id ?? ''
   const fields = fieldsFrom(values, PERSON_OPTIONS)
   const options = optionNames(PERSON_OPTIONS, { id: '--id', scope: '--farm', farmId: '--farm', cooperativeId: '--cooperative', role: values.revoke !== undefined ? '--revoke' : '--role', personId: '--id' })
   const scope: Scoped = { farms: values.farm ?? [], cooperative: values.cooperative, allFarms: values['all-farms'] }

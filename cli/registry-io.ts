@@ -5,12 +5,13 @@
  * that set each field. Exit codes: 0 done, 1 refused (not found, exists, in use), 2 bad input.
  */
 import { userInfo } from 'node:os'
+import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { checkOverrides } from '../alerts/rules.js'
 import { CommonEnv, type Env, loadAll } from '../runtime/config.js'
 import { RegistryEnv } from '../registry/config.js'
 import { type Actor, type Failure, type Locale, type Registry, openRegistry } from '../registry/index.js'
 import { formatIssue, label } from '../registry/messages.js'
-import type { CommandIo } from './io.js'
+import { type CommandIo, fail } from './io.js'
 
 export function configFor(env: Env) {
   const [common, registry] = loadAll([CommonEnv, RegistryEnv] as const, env)
@@ -112,3 +113,49 @@ export function optionNames(specs: Record<string, OptionSpec>, extra: Record<str
 /** parseArgs options for the specs: each a string option. */
 export const stringOptions = (specs: Record<string, OptionSpec>) =>
   Object.fromEntries(Object.keys(specs).map((name) => [name, { type: 'string' as const }]))
+
+const COMMON_OPTIONS = {
+  id: { type: 'string' },
+  by: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  lang: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>
+type Parsed<O extends OptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; allowNegative: true; options: O & typeof COMMON_OPTIONS }>>
+
+export const ACTIONS = ['add', 'edit', 'list', 'remove'] as const
+export type Action = (typeof ACTIONS)[number]
+
+/**
+ * The start every record command shares: its options plus --id --by --json --lang --help,
+ * one action of add|edit|list|remove, --id for all but list, the reader's language. Returns an
+ * exit code when there is nothing more to do (help, usage error).
+ */
+export function parseCommand<O extends OptionsConfig>(
+  name: string,
+  args: string[],
+  io: CommandIo,
+  usage: string,
+  options: O,
+): number | { action: Action; values: Parsed<O>['values']; locale: Locale; id: string } {
+  let parsed: Parsed<O>
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, allowNegative: true, options: { ...options, ...COMMON_OPTIONS } }) as Parsed<O>
+  } catch (err) {
+    return fail(io, `${(err as Error).message}\n${usage}`)
+  }
+  const { positionals, values } = parsed
+  const [action] = positionals
+  const common = values as { help?: boolean; lang?: string; id?: string }
+  if (common.help || !action) {
+    io.stdout.write(usage)
+    return common.help ? 0 : 2
+  }
+  const locale = localeOf(common.lang, io.env)
+  if (!locale) return fail(io, '--lang must be th or en')
+  if (!(ACTIONS as readonly string[]).includes(action)) return fail(io, `unknown ${name} action "${action}"\n${usage}`)
+  if (action !== 'list' && !common.id) return fail(io, `${name} ${action} needs --id\n${usage}`)
+  return { action: action as Action, values: values, locale, id: common.id ?? '' }
+}

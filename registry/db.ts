@@ -9,6 +9,8 @@
  * (SQLite): read them with `Boolean()`.
  */
 
+import { AsyncLocalStorage } from 'node:async_hooks'
+
 export type Dialect = 'sqlite' | 'postgres'
 export type SqlValue = string | number | boolean | null
 export type Row = Record<string, unknown>
@@ -53,4 +55,23 @@ export class ConstraintError extends Error {
  */
 export function toSqliteParams(sql: string): string {
   return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\$(\d+)/g, (match, n: string | undefined) => (n === undefined ? match : `?${n}`))
+}
+
+/**
+ * Inside a transaction, only its own handle may be used: a call on the database itself would
+ * wait for that very transaction (SQLite's queue, a row lock on PostgreSQL) and never return.
+ * Such a call fails at once instead.
+ */
+export class TransactionGuard {
+  private readonly inside = new AsyncLocalStorage<object>()
+
+  run<T>(owner: object, fn: () => Promise<T>): Promise<T> {
+    return this.inside.run(owner, fn)
+  }
+
+  check(owner: object): void {
+    if (this.inside.getStore() === owner) {
+      throw new Error('the database was used directly inside one of its own transactions: use the transaction handle (the repositories atomically() passes in)')
+    }
+  }
 }

@@ -124,17 +124,20 @@ export class EntityRepo<S extends z.ZodType, E extends object> {
     return { ...columns, created_at: created ?? now, updated_at: now }
   }
 
+  /** `createdAt`: when an imported record was first made (accounts.json keeps it), ISO 8601. */
   async add(input: unknown, actor: Actor, options: { createdAt?: string } = {}): Promise<Result<E>> {
     checkActor(actor)
     const parsed = this.spec.schema.safeParse(input, { reportInput: true })
     if (!parsed.success) return invalid(parsed.error)
     const value = parsed.data as z.output<S>
     const key = String((value as Plain)[this.spec.keyField])
+    const createdAt = options.createdAt === undefined ? undefined : new Date(options.createdAt)
+    if (createdAt && Number.isNaN(createdAt.getTime())) return refuse('invalid', [issue('createdAt', CUSTOM.timestamp)])
     return mutate(this.scope, async (q) => {
       if (await this.load(q, key)) return refuse('exists', [issue(this.spec.keyField, refusal('exists', { entity: this.spec.entity, id: key }))])
       const problems = (await this.spec.check?.(q, value, key)) ?? []
       if (problems.length > 0) return refuse('invalid', problems)
-      const { sql, params } = insertSql(this.spec.table, this.stamp(this.spec.toColumns(value), options.createdAt))
+      const { sql, params } = insertSql(this.spec.table, this.stamp(this.spec.toColumns(value), createdAt?.toISOString()))
       await q.run(sql, params)
       const stored = (await this.load(q, key)) as E
       await writeAudit(q, this.scope.now(), actor, `${this.spec.entity}.add`, this.target(key), { after: this.masked(stored as Plain) })

@@ -4,7 +4,7 @@
  * them (db.ts): JSON as text, timestamps as ISO strings, bigint as number, dates as text.
  */
 import pg from 'pg'
-import { type ConstraintKind, ConstraintError, type Database, type Queryable, type SqlValue } from './db.js'
+import { type ConstraintKind, ConstraintError, type Database, type Queryable, type SqlValue, TransactionGuard } from './db.js'
 
 // OIDs of pg_type (src/include/catalog/pg_type.dat).
 const OID = { int8: 20, json: 114, date: 1082, timestamp: 1114, timestamptz: 1184, jsonb: 3802 } as const
@@ -73,16 +73,35 @@ class PgQueryable implements Queryable {
 }
 
 class PgDatabase extends PgQueryable implements Database {
+  private readonly guard = new TransactionGuard()
+  private closed = false
+
   constructor(private readonly pool: pg.Pool) {
     super(pool)
   }
 
+  override async all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    this.guard.check(this)
+    return super.all<T>(sql, params)
+  }
+
+  override async run(sql: string, params?: readonly SqlValue[]): Promise<number> {
+    this.guard.check(this)
+    return super.run(sql, params)
+  }
+
+  override async exec(script: string): Promise<void> {
+    this.guard.check(this)
+    return super.exec(script)
+  }
+
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    this.guard.check(this)
     const client = await this.pool.connect()
     let broken: Error | undefined
     try {
       await client.query('BEGIN')
-      const result = await fn(new PgQueryable(client))
+      const result = await this.guard.run(this, () => fn(new PgQueryable(client)))
       await client.query('COMMIT')
       return result
     } catch (err) {
@@ -95,8 +114,10 @@ class PgDatabase extends PgQueryable implements Database {
     }
   }
 
-  close(): Promise<void> {
-    return this.pool.end()
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.pool.end()
   }
 }
 

@@ -13,7 +13,7 @@ import { dirname, resolve } from 'node:path'
 import type { DatabaseSync as DatabaseSyncType, SQLInputValue } from 'node:sqlite'
 
 type SqliteModule = { DatabaseSync: typeof DatabaseSyncType }
-import { type ConstraintKind, ConstraintError, type Database, type Queryable, type SqlValue, toSqliteParams } from './db.js'
+import { type ConstraintKind, ConstraintError, type Database, type Queryable, type SqlValue, toSqliteParams, TransactionGuard } from './db.js'
 
 /**
  * node:sqlite, loaded without Node 22's "SQLite is an experimental feature" warning: only that
@@ -101,6 +101,7 @@ class SqliteQueryable implements Queryable {
 class SqliteDatabase extends SqliteQueryable implements Database {
   private queue: Promise<unknown> = Promise.resolve()
   private closed = false
+  private readonly guard = new TransactionGuard()
 
   private readonly tx: SqliteQueryable
 
@@ -112,6 +113,11 @@ class SqliteDatabase extends SqliteQueryable implements Database {
 
   /** Every use of the connection waits its turn, so nothing runs inside another caller's transaction. */
   private serial<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      this.guard.check(this)
+    } catch (err) {
+      return Promise.reject(err)
+    }
     const result = this.queue.then(work)
     this.queue = result.catch(() => undefined)
     return result
@@ -137,7 +143,7 @@ class SqliteDatabase extends SqliteQueryable implements Database {
     return this.serial(async () => {
       await this.tx.exec('BEGIN IMMEDIATE')
       try {
-        const result = await fn(this.tx)
+        const result = await this.guard.run(this, () => fn(this.tx))
         await this.tx.exec('COMMIT')
         return result
       } catch (err) {

@@ -189,6 +189,18 @@ describe.each(DIALECTS)('registry on %s', (dialect) => {
     await expect(r.farms.add({ id: 'x' }, { who: '', how: 'cli' })).rejects.toThrow(/invalid audit actor/)
   })
 
+  it('fails at once, instead of waiting forever, when the registry itself is used inside atomically()', async () => {
+    const r = await fresh()
+    const misuse = r.atomically(async (tx) => {
+      await tx.farms.add({ id: 'ranong-06' }, somsak)
+      return r.farms.update('ranong-06', { training: true }, somsak) // r, not tx: would wait for this very transaction
+    })
+    await expect(misuse).rejects.toThrow(/used directly inside one of its own transactions/)
+    expect(await r.farms.get('ranong-06')).toBeUndefined()
+    expect(await r.farms.add({ id: 'ranong-06' }, somsak, { createdAt: 'yesterday' })).toMatchObject({ ok: false, issues: [{ field: 'createdAt' }] })
+    expect(await r.farms.add({ id: 'ranong-06' }, somsak, { createdAt: '2025-12-01T00:00:00Z' })).toMatchObject({ ok: true, value: { createdAt: '2025-12-01T00:00:00.000Z' } })
+  })
+
   it('answers concurrent adds of one farm with one farm and one refusal', async () => {
     const r = await fresh()
     const results = await Promise.all([1, 2, 3].map((n) => r.farms.add({ id: 'ranong-07', nameEn: `try ${n}` }, somsak)))
