@@ -64,7 +64,8 @@ export async function farmCommand(args: string[], io: CommandIo): Promise<number
   const actor = actorOf(values.by)
   const out = (text: string, record: unknown) => io.stdout.write(values.json ? `${JSON.stringify(record)}\n` : `${text}\n`)
 
-  const registry = await openCliRegistry(io.env)
+  const registry = await openCliRegistry(io)
+  if (!registry) return 1
   try {
     switch (action) {
       case 'add': {

@@ -13,7 +13,7 @@ import { z } from 'zod'
 import { loadFarms } from '../alerts/contacts.js'
 import { AlertsEnv } from '../alerts/config.js'
 import { AccountsFile } from '../runtime/accounts.js'
-import type { Actor, Failure, Registry, Repositories, Result } from '../registry/index.js'
+import type { Actor, Failure, Repositories, Result } from '../registry/index.js'
 import { type ImportPlan, type Planned, planImport } from './import-plan.js'
 import { fail, type CommandIo } from './io.js'
 import { actorOf, configFor, localeOf, openCliRegistry, printFailure } from './registry-io.js'
@@ -166,7 +166,8 @@ export async function importCommand(args: string[], io: CommandIo): Promise<numb
 
   const actor = actorOf(values.by)
   const files = [accountsSource.file, contactsSource.file, linksSource.file].filter((f) => f.sha256 !== null)
-  const registry: Registry = await openCliRegistry(io.env)
+  const registry = await openCliRegistry(io)
+  if (!registry) return 1
   try {
     const result = await registry.atomically(async (r) => {
       const applied = await apply(r, planned.plan, actor)

@@ -23,7 +23,8 @@ Commands:
                                          register a device and print its MQTT credentials once
   device list [--json]                   list registered devices
   device remove --id D                   remove a device (its connections are refused from then on)
-  import [--json]                        copy accounts.json and contacts.json into the registry (once; again: the difference)
+  import [--json]                        copy accounts.json and contacts.json into the registry
+                                         (run again: brings in only what changed since)
   farm add|edit|list|remove              the registry's farms (suanyang farm --help)
   person add|edit|list|remove            the registry's people and their roles (suanyang person --help)
   deadletter count|list|show <id> [--json]
@@ -41,6 +42,17 @@ DATA_DIR/registry.sqlite, or the PostgreSQL database at DATABASE_URL.
 type Io = { env: NodeJS.ProcessEnv; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }
 
 export async function main(argv: string[], io: Io): Promise<number> {
+  try {
+    return await dispatch(argv, io)
+  } catch (err) {
+    // A bad variable (DATABASE_URL=mysql://...) is the user's to fix: its message, not a stack.
+    if (!(err instanceof ConfigError)) throw err
+    io.stderr.write(`${err.message}\n`)
+    return 1
+  }
+}
+
+async function dispatch(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv
   switch (command) {
     case undefined:

@@ -76,7 +76,8 @@ export async function personCommand(args: string[], io: CommandIo): Promise<numb
   const actor = actorOf(values.by)
   const out = (text: string, record: unknown) => io.stdout.write(values.json ? `${JSON.stringify(record)}\n` : `${text}\n`)
 
-  const registry = await openCliRegistry(io.env)
+  const registry = await openCliRegistry(io)
+  if (!registry) return 1
   try {
     if (action === 'list') {
       const people = await registry.people.list(values.farm?.[0] === undefined ? {} : { farmId: values.farm[0] })

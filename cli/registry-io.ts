@@ -9,7 +9,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { checkOverrides } from '../alerts/rules.js'
 import { CommonEnv, type Env, loadAll } from '../runtime/config.js'
 import { RegistryEnv } from '../registry/config.js'
-import { type Actor, type Failure, type Locale, type Registry, openRegistry } from '../registry/index.js'
+import { type Actor, type Failure, type Locale, type Registry, openRegistry, redactUrl, sqlitePath } from '../registry/index.js'
 import { formatIssue, label } from '../registry/messages.js'
 import { type CommandIo, fail } from './io.js'
 
@@ -18,8 +18,19 @@ export function configFor(env: Env) {
   return { dataDir: common.DATA_DIR, databaseUrl: registry.DATABASE_URL }
 }
 
-export function openCliRegistry(env: Env): Promise<Registry> {
-  return openRegistry({ ...configFor(env), checkOverrides })
+/**
+ * The registry, or undefined when it cannot be opened (a bad DATABASE_URL, a server that does
+ * not answer, a schema newer than this code): said in one line on stderr, no stack trace.
+ */
+export async function openCliRegistry(io: CommandIo): Promise<Registry | undefined> {
+  const config = configFor(io.env)
+  const where = config.databaseUrl === undefined ? sqlitePath(config.dataDir) : redactUrl(config.databaseUrl)
+  try {
+    return await openRegistry({ ...config, checkOverrides })
+  } catch (err) {
+    io.stderr.write(`cannot open the registry (${where}): ${(err as Error).message}\n`)
+    return undefined
+  }
 }
 
 export function localeOf(lang: string | undefined, env: Env): Locale | undefined {

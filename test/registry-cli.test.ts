@@ -96,6 +96,19 @@ describe.each(DIALECTS)('registry commands on %s', (dialect) => {
   })
 })
 
+describe('registry commands without a registry', () => {
+  it('say in one line what is wrong with DATABASE_URL or the server, with the password hidden', async () => {
+    const at = await stores.fresh('sqlite')
+    expect(await runCliInProcess(['farm', 'list'], { ...at.env, DATABASE_URL: 'mysql://db/suanyang' })).toMatchObject({
+      code: 1,
+      stderr: 'invalid configuration:\n  DATABASE_URL="mysql://db/suanyang": expected postgres://user:password@host:5432/database\n',
+    })
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    const refused = await runCliInProcess(['person', 'list'], { ...at.env, DATABASE_URL: 'postgres://suanyang:s3cret@127.0.0.1:1/suanyang' })
+    expect(refused).toMatchObject({ code: 1, stderr: 'cannot open the registry (postgres://suanyang:***@127.0.0.1:1/suanyang): connect ECONNREFUSED 127.0.0.1:1\n' })
+  })
+})
+
 describe('node:sqlite on this Node', () => {
   // Node 22 warns that SQLite is experimental (CI runs this on 22 and 24): that warning alone is
   // dropped, while node:sqlite loads; any other warning still reaches stderr.
