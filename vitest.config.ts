@@ -1,14 +1,14 @@
 import { defineConfig } from 'vitest/config'
 
 // Unit tests sit next to the code they test and touch no socket; integration tests live in
-// test/ and run real servers (InfluxDB, the broker, mosquitto clients, Redis, Chromium).
+// test/ and run real servers (InfluxDB, the broker, mosquitto clients, Redis, Chromium, PostgreSQL).
 export default defineConfig({
   test: {
     projects: [
       {
         test: {
           name: 'unit',
-          include: ['{contracts,runtime,broker,ingest,alerts,firmware-sim,dashboards,cli,console}/**/*.test.ts'],
+          include: ['{contracts,runtime,registry,broker,ingest,alerts,firmware-sim,dashboards,cli,console}/**/*.test.ts'],
         },
       },
       {

@@ -23,6 +23,10 @@ Commands:
                                          register a device and print its MQTT credentials once
   device list [--json]                   list registered devices
   device remove --id D                   remove a device (its connections are refused from then on)
+  import [--json]                        copy accounts.json and contacts.json into the registry
+                                         (run again: brings in only what changed since)
+  farm add|edit|list|remove              the registry's farms (suanyang farm --help)
+  person add|edit|list|remove            the registry's people and their roles (suanyang person --help)
   deadletter count|list|show <id> [--json]
                                          inspect rejected messages kept under DATA_DIR/deadletter
   schema [--out DIR]                     write the device contract as JSON Schema (default ./schema)
@@ -31,12 +35,24 @@ Commands:
   sim [options]                          run the firmware simulator alone (suanyang sim --help)
   help                                   this text
 
-Configuration is read from environment variables only; see .env.example.
+Configuration is read from environment variables only; see .env.example. The registry is
+DATA_DIR/registry.sqlite, or the PostgreSQL database at DATABASE_URL.
 `
 
 type Io = { env: NodeJS.ProcessEnv; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }
 
 export async function main(argv: string[], io: Io): Promise<number> {
+  try {
+    return await dispatch(argv, io)
+  } catch (err) {
+    // A bad variable (DATABASE_URL=mysql://...) is the user's to fix: its message, not a stack.
+    if (!(err instanceof ConfigError)) throw err
+    io.stderr.write(`${err.message}\n`)
+    return 1
+  }
+}
+
+async function dispatch(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv
   switch (command) {
     case undefined:
@@ -51,6 +67,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return deviceCommand(rest, io)
     case 'deadletter':
       return deadletterCommand(rest, io)
+    case 'import':
+      return (await import('./import.js')).importCommand(rest, io)
+    case 'farm':
+      return (await import('./farm.js')).farmCommand(rest, io)
+    case 'person':
+      return (await import('./person.js')).personCommand(rest, io)
     case 'schema':
       return schemaCommand(rest, io)
     case 'alerts':

@@ -36,12 +36,13 @@ const UserRecord = z.object({
   hash: z.string(),
   createdAt: z.string(),
 })
-const AccountsFile = z.object({
+/** The file's shape; `suanyang import` reads it into the registry (issue 14). */
+export const AccountsFile = z.object({
   version: z.literal(1),
   devices: z.record(z.string(), DeviceRecord),
   users: z.record(z.string(), UserRecord),
 })
-type AccountsFile = z.infer<typeof AccountsFile>
+export type AccountsFile = z.infer<typeof AccountsFile>
 export type DeviceRecord = z.infer<typeof DeviceRecord>
 
 export interface DeviceAccount {

@@ -1,6 +1,7 @@
 /**
  * Import boundaries (DESIGN.md "Shape"): services never import each other; they share only the
- * contracts and the runtime plumbing. cli/ is the composition root. A regex over import
+ * contracts, the runtime plumbing and the registry (issue 14: farms, devices, people), which
+ * imports no service. cli/ is the composition root. A regex over import
  * specifiers is enough: every relative import in this repo is a plain string.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
@@ -11,13 +12,14 @@ import { ROOT } from './helpers/app.js'
 const RULES: Record<string, readonly string[]> = {
   contracts: ['contracts'],
   runtime: ['contracts', 'runtime'],
-  broker: ['contracts', 'runtime', 'broker'],
-  ingest: ['contracts', 'runtime', 'ingest'],
-  alerts: ['contracts', 'runtime', 'alerts'],
-  'firmware-sim': ['contracts', 'runtime', 'firmware-sim'],
+  registry: ['contracts', 'runtime', 'registry'],
+  broker: ['contracts', 'runtime', 'registry', 'broker'],
+  ingest: ['contracts', 'runtime', 'registry', 'ingest'],
+  alerts: ['contracts', 'runtime', 'registry', 'alerts'],
+  'firmware-sim': ['contracts', 'runtime', 'registry', 'firmware-sim'],
   dashboards: ['contracts', 'dashboards'],
-  console: ['contracts', 'runtime', 'console'],
-  cli: ['contracts', 'runtime', 'cli', 'broker', 'ingest', 'alerts', 'firmware-sim', 'dashboards', 'console'],
+  console: ['contracts', 'runtime', 'registry', 'console'],
+  cli: ['contracts', 'runtime', 'registry', 'cli', 'broker', 'ingest', 'alerts', 'firmware-sim', 'dashboards', 'console'],
 }
 /** The pure contracts module may use zod and nothing else from npm or node. */
 const CONTRACTS_PACKAGES = new Set(['zod'])
@@ -56,7 +58,7 @@ describe('architecture', () => {
     }
   }
 
-  it('services import only the contracts, the runtime and themselves', () => {
+  it('services import only the contracts, the runtime, the registry and themselves', () => {
     expect(violations).toEqual([])
   })
 

@@ -101,6 +101,22 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
   })
 }
 
+/** The same command in this process (cli/main.ts `main`): cheaper than a child, same dispatch. */
+export async function runCliInProcess(args: string[], env: Record<string, string>): Promise<CliResult> {
+  const { main } = await import('../../cli/main.js')
+  let stdout = ''
+  let stderr = ''
+  const sink = (append: (s: string) => void) =>
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        append(chunk.toString())
+        done()
+      },
+    })
+  const code = await main(args, { env, stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)) })
+  return { code, stdout, stderr }
+}
+
 export interface DeviceCredentials {
   farm: string
   kind: string

@@ -2,11 +2,22 @@
  * Locating the Debian binaries the integration tests drive. A missing binary is a loud failure
  * with the install line, never a skip (DESIGN.md "Testing with real parts").
  */
-import { accessSync, constants } from 'node:fs'
+import { accessSync, constants, readdirSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 
+/** Debian keeps PostgreSQL's server binaries off PATH, one folder per major version: newest first. */
+function postgresDirs(): string[] {
+  let versions: string[]
+  try {
+    versions = readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v))
+  } catch {
+    return []
+  }
+  return versions.sort((a, b) => Number(b) - Number(a)).map((v) => `/usr/lib/postgresql/${v}/bin`)
+}
+
 // Root's PATH has the sbin folders, CI's environment may not: mosquitto lives in /usr/sbin.
-const EXTRA_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
+const EXTRA_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin', ...postgresDirs()]
 
 /** Every binary the integration project needs, with the Debian package that ships it. */
 export const REQUIRED_BINARIES: ReadonlyArray<readonly [name: string, aptPackage: string]> = [
@@ -17,9 +28,12 @@ export const REQUIRED_BINARIES: ReadonlyArray<readonly [name: string, aptPackage
   ['redis-server', 'redis-server'],
   // The field console's browser tests (issue 8), driven by playwright-core: never a downloaded browser.
   ['chromium', 'chromium'],
+  // The registry's suite runs on a real PostgreSQL server too (issue 14): initdb in a temp dir.
+  ['initdb', 'postgresql'],
+  ['postgres', 'postgresql'],
 ]
 
-export const INSTALL_ALL = 'apt-get install -y influxdb mosquitto mosquitto-clients redis-server chromium'
+export const INSTALL_ALL = 'apt-get install -y influxdb mosquitto mosquitto-clients redis-server chromium postgresql'
 
 const isExecutable = (path: string): boolean => {
   try {

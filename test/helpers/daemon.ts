@@ -34,6 +34,9 @@ export interface SpawnDaemonOptions {
   tempDir?: string
   /** Every complete line of stdout, as it arrives (the tail alone would lose old lines). */
   onStdoutLine?: (line: string) => void
+  /** Run as this user (a root test process starting a server that refuses root, e.g. postgres). */
+  uid?: number
+  gid?: number
 }
 
 const TAIL_CHARS = 8192
@@ -91,6 +94,8 @@ export function spawnDaemon(command: string, args: readonly string[], options: S
     cwd: options.cwd,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.uid !== undefined && { uid: options.uid }),
+    ...(options.gid !== undefined && { gid: options.gid }),
   })
   let tail = ''
   const keepTail = (chunk: Buffer) => {

@@ -1,0 +1,119 @@
+/**
+ * `suanyang person add|edit|list|remove`: people and their roles over farms, a cooperative or
+ * every farm. A person and the roles given with them are saved together or not at all.
+ */
+import type { Failure, Locale, Membership, Person, Repositories, Result } from '../registry/index.js'
+import { PERSON_ROLES } from '../registry/schemas.js'
+import { type CommandIo, fail } from './io.js'
+import { actorOf, fieldsFrom, openCliRegistry, type OptionSpec, optionNames, parseCommand, printFailure, stringOptions } from './registry-io.js'
+
+export const PERSON_OPTIONS: Record<string, OptionSpec> = {
+  name: { field: 'name', type: 'text' },
+  locale: { field: 'locale', type: 'text' },
+  line: { field: 'lineUserId', type: 'text' },
+  phone: { field: 'phone', type: 'text' },
+  quiet: { field: 'quietHours', type: 'quiet' },
+}
+
+const USAGE = `Usage:
+  suanyang person add --id P --name N [options] [--role R SCOPE] [--json]
+  suanyang person edit --id P [options] [--role R SCOPE | --revoke R SCOPE] [--json]
+  suanyang person list [--farm F] [--json]
+  suanyang person remove --id P [--json]
+Options: --locale th|en --line U<32 hex> --phone 0812345678 --quiet HH:MM-HH:MM (empty clears)
+Roles: ${PERSON_ROLES.join(', ')}; SCOPE: --farm F (repeatable) | --cooperative C | --all-farms
+Common: --by NAME (for the audit log; default: your login) --lang th|en (default: from LANG)
+`
+
+const TEXT = {
+  th: {
+    added: 'เพิ่ม "{id}" แล้ว', updated: 'แก้ไข "{id}" แล้ว', same: '"{id}" ไม่มีอะไรเปลี่ยน', removed: 'ลบ "{id}" แล้ว', none: 'ยังไม่มีรายชื่อในทะเบียน',
+    scope: 'ระบุ --farm, --cooperative หรือ --all-farms อย่างใดอย่างหนึ่ง', all: 'ทุกสวน',
+  },
+  en: {
+    added: 'added "{id}"', updated: 'updated "{id}"', same: '"{id}": nothing changed', removed: 'removed "{id}"', none: 'nobody in the registry',
+    scope: 'give one of --farm, --cooperative or --all-farms', all: 'every farm',
+  },
+} as const
+const say = (locale: Locale, key: keyof (typeof TEXT)['en'], id = '') => TEXT[locale][key].replace('{id}', id)
+
+interface Scoped {
+  farms: string[]
+  cooperative: string | undefined
+  allFarms: boolean
+}
+
+/** The memberships a --role or --revoke names, or a refusal when the scope is missing or mixed. */
+function scopes(personId: string, role: string, s: Scoped): Array<Record<string, unknown>> | Failure {
+  const given = (s.farms.length > 0 ? 1 : 0) + (s.cooperative !== undefined ? 1 : 0) + (s.allFarms ? 1 : 0)
+  if (given !== 1) return { ok: false, reason: 'invalid', issues: [{ field: 'scope', th: TEXT.th.scope, en: TEXT.en.scope }] }
+  if (s.cooperative !== undefined) return [{ personId, role, cooperativeId: s.cooperative }]
+  if (s.allFarms) return [{ personId, role }]
+  return s.farms.map((farmId) => ({ personId, role, farmId }))
+}
+
+const scopeText = (m: Membership, locale: Locale) => (m.farmId ?? (m.cooperativeId !== null ? `coop:${m.cooperativeId}` : TEXT[locale].all))
+
+async function withRoles(r: Repositories, person: Person): Promise<Person & { roles: Membership[] }> {
+  return { ...person, roles: await r.memberships.list({ personId: person.id }) }
+}
+
+export async function personCommand(args: string[], io: CommandIo): Promise<number> {
+  const parsed = parseCommand('person', args, io, USAGE, {
+    ...stringOptions(PERSON_OPTIONS),
+    role: { type: 'string' },
+    revoke: { type: 'string' },
+    farm: { type: 'string', multiple: true },
+    cooperative: { type: 'string' },
+    'all-farms': { type: 'boolean', default: false },
+  })
+  if (typeof parsed === 'number') return parsed
+  const { action, values, locale, id } = parsed
+  if (values.role !== undefined && values.revoke !== undefined) return fail(io, 'give --role or --revoke, not both')
+  const fields = fieldsFrom(values, PERSON_OPTIONS)
+  const options = optionNames(PERSON_OPTIONS, { id: '--id', scope: '--farm', farmId: '--farm', cooperativeId: '--cooperative', role: values.revoke !== undefined ? '--revoke' : '--role', personId: '--id' })
+  const scope: Scoped = { farms: values.farm ?? [], cooperative: values.cooperative, allFarms: values['all-farms'] }
+  const actor = actorOf(values.by)
+  const out = (text: string, record: unknown) => io.stdout.write(values.json ? `${JSON.stringify(record)}\n` : `${text}\n`)
+
+  const registry = await openCliRegistry(io)
+  if (!registry) return 1
+  try {
+    if (action === 'list') {
+      const people = await registry.people.list(values.farm?.[0] === undefined ? {} : { farmId: values.farm[0] })
+      const listed = await Promise.all(people.map((p) => withRoles(registry, p)))
+      if (values.json) io.stdout.write(`${JSON.stringify(listed)}\n`)
+      else if (listed.length === 0) io.stdout.write(`${say(locale, 'none')}\n`)
+      else {
+        const rows = listed.map((p) => [p.id, p.name, p.roles.map((m) => `${m.role}@${scopeText(m, locale)}`).join(',') || '-', p.phone ?? '-', p.lineUserId ? 'LINE' : '-'].join('\t'))
+        io.stdout.write(`${rows.join('\n')}\n`)
+      }
+      return 0
+    }
+    if (action === 'remove') {
+      const r = await registry.people.remove(id, actor)
+      if (!r.ok) return printFailure(io, r, locale, values.json, options)
+      out(say(locale, 'removed', id), r.value)
+      return 0
+    }
+    const role = values.role ?? values.revoke
+    const memberships = role === undefined ? [] : scopes(id, role, scope)
+    if (!Array.isArray(memberships)) return printFailure(io, memberships, locale, values.json, options)
+    const result = await registry.atomically(async (r): Promise<Result<Person & { roles: Membership[] }>> => {
+      const saved = action === 'add' ? await r.people.add({ ...fields, id }, actor) : await r.people.update(id, fields, actor)
+      if (!saved.ok) return saved
+      let changed = saved.changed
+      for (const m of memberships) {
+        const done = values.revoke !== undefined ? await r.memberships.remove(m, actor) : await r.memberships.add(m, actor)
+        if (!done.ok) return done
+        changed ||= done.changed
+      }
+      return { ok: true, value: await withRoles(r, saved.value), changed }
+    })
+    if (!result.ok) return printFailure(io, result, locale, values.json, options)
+    out(say(locale, action === 'add' ? 'added' : result.changed ? 'updated' : 'same', id), result.value)
+    return 0
+  } finally {
+    await registry.close()
+  }
+}
