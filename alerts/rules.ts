@@ -8,6 +8,7 @@
  */
 import type { FaultCode, Kind } from '../contracts/names.js'
 import { MINUTE_MS, HOUR_MS } from './clock.js'
+import type { MetricId } from './references.js'
 import { type Audience, type NumericField, RULE_IDS, type RuleId, type Severity, type TelemetryOf } from './types.js'
 
 /** A hysteresis threshold on one telemetry field: trips past `trip`, clears past `reset`. */
@@ -44,6 +45,11 @@ export interface RuleDef {
   detector: boolean
   /** While one of these is pending or open on the device, this rule stays quiet (inhibition). */
   inhibitedBy: readonly RuleId[]
+  /**
+   * Judged against the device's learned reference (references.ts), not its recent past: params
+   * `referenceDays` (healthy days learned from) and `learnDayWh` (good-sun energy a day needs).
+   */
+  reference?: MetricId
   params: Params
 }
 
@@ -95,9 +101,12 @@ const DEFS: Record<RuleId, Def> = {
     kinds: ['pump'], severity: 'warning', audience: 'farmer', pendingMs: 30 * MIN, clearMs: 30 * MIN, detector: true,
     params: { minSunWm2: 400, arrayWp: null, derate: 0.8, lowRatio: 0.75, clearRatio: 0.85, windowSamples: 10 },
   },
+  // Litres per PV Wh in good sun against the reference learned on the pump's first healthy days
+  // (or since its last repair), judged on the newest `windowWh` of good-sun pumping; it clears
+  // when the newest `clearWh` are back near the reference, or when a repair is logged.
   efficiency_drop: {
-    kinds: ['pump'], severity: 'warning', audience: 'farmer', pendingMs: 0, clearMs: 0, detector: true,
-    params: { days: 3, baselineDays: 14, minBaselineDays: 5, dropRatio: 0.75, clearRatio: 0.85, minEnergyWh: 200 },
+    kinds: ['pump'], severity: 'warning', audience: 'farmer', pendingMs: 0, clearMs: 0, detector: true, reference: 'efficiency',
+    params: { referenceDays: 3, learnDayWh: 500, windowWh: 500, clearWh: 1500, dropRatio: 0.75, clearRatio: 0.85 },
   },
   offline: {
     kinds: ['pump', 'soil', 'waterbank'], severity: 'warning', audience: 'technician', pendingMs: 0, clearMs: 1 * MIN,
