@@ -7,13 +7,15 @@
 import type { DeviceEvent, PumpTelemetry, SoilTelemetry, WaterbankTelemetry } from '../contracts/payloads.js'
 import { bangkok, bangkokMidnight, inWindow, MINUTE_MS } from './clock.js'
 import { evidence, type Judged, METRICS, type MetricId } from './references.js'
-import type { RuleDef, Threshold } from './rules.js'
+import type { ClearEvidence, RuleDef, Threshold } from './rules.js'
 import { type DeviceTrack, intervalMs, latest, median } from './track.js'
 import type { RuleId, Verdict } from './types.js'
 
 /** What a rule may know about the rest of the farm (tank level for "not running", pumps for overflow). */
 export interface FarmView {
   anyPumpRunning(): boolean
+  /** A pump of the farm stopped itself at a full tank (its float switch answered). */
+  anyPumpTankFull(): boolean
   maxLevelPct(): number | undefined
 }
 
@@ -62,10 +64,24 @@ export function evaluate(rule: RuleDef, input: EvalInput): Verdict | undefined {
   }
   if (parts.length === 0) return undefined
   const fault = parts.find((v) => v.state === 'active' && v.source === 'fault')
-  return fault ?? parts.find((v) => v.state === 'active') ?? (parts.every((v) => v.state === 'clear') ? CLEAR : UNKNOWN)
+  const verdict = fault ?? parts.find((v) => v.state === 'active') ?? (parts.every((v) => v.state === 'clear') ? CLEAR : UNKNOWN)
+  if (verdict.state === 'clear' && rule.clearsWhen && !canTell(rule.clearsWhen, rule, p, input.farm)) return UNKNOWN
+  return verdict
 }
 
 const NO_REFERENCE: ReferenceView = () => undefined
+
+/** Whether this reading can prove the rule's condition gone (issue 15: cannot tell is not clear). */
+function canTell(needs: ClearEvidence, rule: RuleDef, p: Record<string, unknown>, farm: FarmView): boolean {
+  switch (needs) {
+    case 'pumping':
+      return p.state === 'running'
+    case 'pumping_in_sun':
+      return p.state === 'running' && typeof p.irradiance_wm2 === 'number' && p.irradiance_wm2 >= num(rule, 'clearSunWm2')
+    case 'float_stopped':
+      return farm.anyPumpTankFull()
+  }
+}
 
 function threshold(th: Threshold, rule: RuleDef, p: Record<string, unknown>): Verdict | undefined {
   const trip = rule.params[th.trip]
@@ -168,7 +184,7 @@ const DETECTORS: Partial<Record<RuleId, Detector>> = {
     const p = latest<WaterbankTelemetry>(track) as WaterbankTelemetry
     const running = farm.anyPumpRunning()
     if (p.level_pct >= num(rule, 'overflowPct') && running) return ACTIVE({ level_pct: p.level_pct })
-    return p.level_pct < num(rule, 'resetPct') || !running ? CLEAR : UNKNOWN
+    return p.level_pct < num(rule, 'resetPct') || !running ? CLEAR : UNKNOWN // counts only once a float answered (clearsWhen)
   },
   sensor_stuck(rule, track) {
     const r = track.repeat

@@ -308,9 +308,11 @@ export class AlertEngine {
   private farmView(farm: string, nowMs: number): FarmView {
     // Lazy: most rules never ask about the rest of the farm.
     const devices = (kind: string) => Object.values(this.tracks).filter((t) => t.farm === farm && t.kind === kind)
+    const pumpIn = (state: PumpTelemetry['state']) =>
+      devices('pump').some((t) => latest<PumpTelemetry>(t)?.state === state && nowMs - t.lastTelemetryMs <= 3 * intervalMs(t))
     return {
-      anyPumpRunning: () =>
-        devices('pump').some((t) => latest<PumpTelemetry>(t)?.state === 'running' && nowMs - t.lastTelemetryMs <= 3 * intervalMs(t)),
+      anyPumpRunning: () => pumpIn('running'),
+      anyPumpTankFull: () => pumpIn('tank_full'),
       maxLevelPct: () => {
         const known = devices('waterbank')
           .map((t) => latest<WaterbankTelemetry>(t)?.level_pct)

@@ -73,3 +73,47 @@ describe('a clogged intake against the commissioning reference', () => {
     expect(Object.keys(engine.state.alerts).filter((k) => k.endsWith('/efficiency_drop'))).toEqual([])
   })
 })
+
+describe('an unrepaired fault is one incident across days', () => {
+  it('overheating and a stuck float: one incident each over three days, no evening "back to normal"; after the repair, back to normal once', { timeout: 120_000 }, () => {
+    const seed = 'alerts-slow'
+    const farms = demoFarms({ farms: 2, seed, training: [] })
+    const [hot, brim] = farms as [(typeof farms)[number], (typeof farms)[number]]
+    const injectAt = START + DAY + 9 * H
+    const repairedAt = injectAt + 3 * DAY - 2 * H // 07:00 on the fourth day
+    const faults = [
+      { device: hot.devices.pump, fault: 'controller_overheating' as const },
+      { device: brim.devices.pump, fault: 'float_switch_failure' as const },
+    ]
+    const run = runModel({
+      farms,
+      seed,
+      fromMs: START,
+      toMs: repairedAt + DAY,
+      faults: faults.flatMap((f) => [
+        { atMs: injectAt, ...f },
+        { atMs: repairedAt, ...f, action: 'clear' as const },
+      ]),
+    })
+    const { events, queued } = replayEffects(testEngine(), run.published, { sweepMs: MIN })
+    expect(events.filter((e) => e.type === 'fire' && e.atMs < injectAt).map((e) => e.alert.rule)).toEqual([])
+    const story = (farm: string, rule: string) => {
+      const mine = events.filter((e) => e.alert.farm === farm && e.alert.rule === rule)
+      const fired = mine.filter((e) => e.type === 'fire')
+      const resolved = mine.filter((e) => e.type === 'resolve')
+      const ids = new Set(fired.map((e) => e.alert.id))
+      return {
+        incidents: fired.length,
+        firstWithinDay: fired[0] !== undefined && fired[0].atMs - injectAt <= 10 * H,
+        resolvedBeforeRepair: resolved.filter((e) => e.atMs < repairedAt).length,
+        resolvedAfterRepair: resolved.filter((e) => e.atMs >= repairedAt).length,
+        messagesBeforeRepair: queued.filter((i) => ids.has(i.alertId ?? '') && i.createdMs < repairedAt).map((i) => `${i.purpose}:${i.contactId}`),
+      }
+    }
+    const expected = { incidents: 1, firstWithinDay: true, resolvedBeforeRepair: 0, resolvedAfterRepair: 1 }
+    // ranong-01 has the test farms file: one ladder, climbed once over the three days, nothing on days two and three.
+    expect(story(hot.farm, 'overtemp')).toEqual({ ...expected, messagesBeforeRepair: ['fire:somchai', 'escalate:somsak', 'escalate:kru-ann'] })
+    // ranong-02 has nobody configured: one console message.
+    expect(story(brim.farm, 'overflow')).toEqual({ ...expected, messagesBeforeRepair: ['fire:console'] })
+  })
+})
