@@ -106,7 +106,12 @@ export function apiHandler(deps: ApiDeps) {
         const record: MaintenanceRecord | undefined = body.note
           ? { farm: a.farm, device: a.device, type: 'repair', note: body.note, by: body.by, atMs: now, alertId: a.id }
           : undefined
-        if (record) recordMaintenance(engine, record)
+        if (record) {
+          const more = recordMaintenance(engine, record)
+          effects.events.push(...more.events)
+          effects.queued.push(...more.queued)
+          effects.cancelled.push(...more.cancelled)
+        }
         await deps.commit(effects, record)
         return sendJson(res, 200, { alert: brief(a) })
       }
@@ -115,8 +120,7 @@ export function apiHandler(deps: ApiDeps) {
         const track = engine.tracks[`${body.farm}/${body.device}`]
         const runS = track?.samples[track.samples.length - 1]?.p.run_s_total
         const record: MaintenanceRecord = { ...body, atMs: now, ...(typeof runS === 'number' ? { runS } : {}) }
-        recordMaintenance(engine, record)
-        await deps.commit({ events: [], queued: [], cancelled: [] }, record)
+        await deps.commit(recordMaintenance(engine, record), record)
         return sendJson(res, 201, { maintenance: record })
       }
       case 'POST commands': {

@@ -77,7 +77,7 @@ describe('pump signatures', () => {
     expect(run(engine, soiled)).toEqual(['pv_low@35'])
   })
 
-  it('efficiency dropping against the pump\'s own baseline over days fires on the third bad day', () => {
+  it('efficiency below the pump\'s commissioning reference fires on the first clogged day, once', () => {
     const engine = testEngine({ farms: noOffline() })
     const fired: string[] = []
     for (let d = 0; d < 14; d++) {
@@ -86,7 +86,8 @@ describe('pump signatures', () => {
       const day = every(T + d * 24 * HOUR, 180, MIN, (ts) => healthyPump(ts, 800, clogged ? { flow_lpm: 19 } : {}))
       fired.push(...run(engine, day).map((f) => `${f.split('@')[0]}#${d}`))
     }
-    expect(fired).toEqual(['efficiency_drop#13'])
+    // references.test.ts has the timing (within the first hour) and the rest of the lifecycle.
+    expect(fired).toEqual(['efficiency_drop#10'])
   })
 })
 

@@ -6,18 +6,24 @@
  */
 import type { DeviceEvent, PumpTelemetry, SoilTelemetry, WaterbankTelemetry } from '../contracts/payloads.js'
 import { bangkok, bangkokMidnight, inWindow, MINUTE_MS } from './clock.js'
-import type { RuleDef, Threshold } from './rules.js'
+import { evidence, type Judged, METRICS, type MetricId } from './references.js'
+import type { ClearEvidence, RuleDef, Threshold } from './rules.js'
 import { type DeviceTrack, intervalMs, latest, median } from './track.js'
 import type { RuleId, Verdict } from './types.js'
 
 /** What a rule may know about the rest of the farm (tank level for "not running", pumps for overflow). */
 export interface FarmView {
   anyPumpRunning(): boolean
+  /** A pump of the farm stopped itself at a full tank (its float switch answered). */
+  anyPumpTankFull(): boolean
   maxLevelPct(): number | undefined
 }
 
+/** The device's learned references (references.ts), for the rules that judge against one. */
+export type ReferenceView = (metric: MetricId) => Judged | undefined
+
 export type EvalInput =
-  | { channel: 'telemetry'; track: DeviceTrack; farm: FarmView }
+  | { channel: 'telemetry'; track: DeviceTrack; farm: FarmView; reference?: ReferenceView }
   | { channel: 'event'; track: DeviceTrack; farm: FarmView; event: DeviceEvent }
   | { channel: 'sweep'; track: DeviceTrack; farm: FarmView; nowMs: number; startedMs: number }
 
@@ -53,12 +59,28 @@ export function evaluate(rule: RuleDef, input: EvalInput): Verdict | undefined {
     if (v) parts.push(v)
   }
   if (rule.detector) {
-    const v = DETECTORS[rule.id]?.(rule, input.track, input.farm)
+    const v = DETECTORS[rule.id]?.(rule, input.track, input.farm, input.reference ?? NO_REFERENCE)
     if (v) parts.push(v)
   }
   if (parts.length === 0) return undefined
   const fault = parts.find((v) => v.state === 'active' && v.source === 'fault')
-  return fault ?? parts.find((v) => v.state === 'active') ?? (parts.every((v) => v.state === 'clear') ? CLEAR : UNKNOWN)
+  const verdict = fault ?? parts.find((v) => v.state === 'active') ?? (parts.every((v) => v.state === 'clear') ? CLEAR : UNKNOWN)
+  if (verdict.state === 'clear' && rule.clearsWhen && !canTell(rule.clearsWhen, rule, p, input.farm)) return UNKNOWN
+  return verdict
+}
+
+const NO_REFERENCE: ReferenceView = () => undefined
+
+/** Whether this reading can prove the rule's condition gone (issue 15: cannot tell is not clear). */
+function canTell(needs: ClearEvidence, rule: RuleDef, p: Record<string, unknown>, farm: FarmView): boolean {
+  switch (needs) {
+    case 'pumping':
+      return p.state === 'running'
+    case 'pumping_in_sun':
+      return p.state === 'running' && typeof p.irradiance_wm2 === 'number' && p.irradiance_wm2 >= num(rule, 'clearSunWm2')
+    case 'float_stopped':
+      return farm.anyPumpTankFull()
+  }
 }
 
 function threshold(th: Threshold, rule: RuleDef, p: Record<string, unknown>): Verdict | undefined {
@@ -79,7 +101,7 @@ const num = (rule: RuleDef, name: string): number => {
   return typeof v === 'number' ? v : NaN
 }
 
-type Detector = (rule: RuleDef, track: DeviceTrack, farm: FarmView) => Verdict
+type Detector = (rule: RuleDef, track: DeviceTrack, farm: FarmView, reference: ReferenceView) => Verdict
 
 /**
  * The pump's pumping speed and power are known: learned over a whole earlier day of pumping, not
@@ -141,22 +163,28 @@ const DETECTORS: Partial<Record<RuleId, Detector>> = {
     if (ratio < num(rule, 'lowRatio')) return ACTIVE({ pv_w: p.pv_w, irradiance_wm2: p.irradiance_wm2, ratio_pct: Math.round(ratio * 100) })
     return ratio >= num(rule, 'clearRatio') ? CLEAR : UNKNOWN
   },
-  efficiency_drop(rule, track) {
-    const p = latest<PumpTelemetry>(track) as PumpTelemetry
-    const today = bangkok(p.ts).day
-    // Judged on completed days only: once per day and rule settings is enough.
-    const cached = efficiencyCache.get(track)
-    if (cached?.day === today && cached.rule === rule) return cached.verdict
-    const verdict = efficiencyVerdict(rule, track, today)
-    efficiencyCache.set(track, { day: today, rule, verdict })
-    return verdict
+  efficiency_drop(rule, track, _farm, reference) {
+    const ref = reference('efficiency')
+    if (ref === undefined) return UNKNOWN
+    const { ofEvidence } = METRICS.efficiency
+    const windowWh = num(rule, 'windowWh')
+    const newest = evidence(track.goodSun, ref.sinceTs, windowWh)?.[0]
+    if (newest === undefined) return UNKNOWN
+    const ratio = ofEvidence(newest) / ref.value
+    if (ratio < num(rule, 'dropRatio')) {
+      return ACTIVE({ l_per_wh: round(ofEvidence(newest)), reference_l_per_wh: round(ref.value), ratio_pct: Math.round(ratio * 100) })
+    }
+    // Back only when every window of the newest `clearWh` is near the reference, not one good hour.
+    const runs = evidence(track.goodSun, ref.sinceTs, windowWh, num(rule, 'clearWh'))
+    const clear = num(rule, 'clearRatio')
+    return runs?.every((e) => ofEvidence(e) / ref.value >= clear) ? CLEAR : UNKNOWN
   },
   offline: () => CLEAR, // a telemetry reading arrived: the device is back
   overflow(rule, track, farm) {
     const p = latest<WaterbankTelemetry>(track) as WaterbankTelemetry
     const running = farm.anyPumpRunning()
     if (p.level_pct >= num(rule, 'overflowPct') && running) return ACTIVE({ level_pct: p.level_pct })
-    return p.level_pct < num(rule, 'resetPct') || !running ? CLEAR : UNKNOWN
+    return p.level_pct < num(rule, 'resetPct') || !running ? CLEAR : UNKNOWN // counts only once a float answered (clearsWhen)
   },
   sensor_stuck(rule, track) {
     const r = track.repeat
@@ -182,24 +210,6 @@ const DETECTORS: Partial<Record<RuleId, Detector>> = {
     const raw = (latest<SoilTelemetry>(track) as SoilTelemetry).raw_adc
     return raw >= num(rule, 'rawMax') || raw <= num(rule, 'rawMin') ? ACTIVE({ raw_adc: raw }) : CLEAR
   },
-}
-
-const efficiencyCache = new WeakMap<DeviceTrack, { day: string; rule: RuleDef; verdict: Verdict }>()
-
-/** Litres per PV watt-hour of the last `days` completed days against the pump's own baseline (domain.md 5). */
-function efficiencyVerdict(rule: RuleDef, track: DeviceTrack, today: string): Verdict {
-  const minWh = num(rule, 'minEnergyWh')
-  const eligible = track.days.filter((d) => d.day !== today && d.goodWh >= minWh)
-  const days = num(rule, 'days')
-  if (eligible.length < num(rule, 'minBaselineDays') + days) return UNKNOWN
-  const recent = eligible.slice(-days)
-  const base = median(eligible.slice(-days - num(rule, 'baselineDays'), -days).map((d) => d.goodL / d.goodWh)) as number
-  const ratios = recent.map((d) => d.goodL / d.goodWh / base)
-  const last = ratios[ratios.length - 1] as number
-  if (ratios.every((r) => r < num(rule, 'dropRatio'))) {
-    return ACTIVE({ l_per_wh: round(base * last), baseline_l_per_wh: round(base), ratio_pct: Math.round(last * 100) })
-  }
-  return last >= num(rule, 'clearRatio') ? CLEAR : UNKNOWN
 }
 
 /** PV watts per W/m2 on this device's best recent days, learned when the array size is not configured. */

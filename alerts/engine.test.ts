@@ -4,7 +4,7 @@ import type { Reading } from '../runtime/hub.js'
 import type { AlertEngine, Effects } from './engine.js'
 import { FLAP } from './lifecycle.js'
 import { testEngine, testFarms } from './testing/farms.js'
-import { event, healthyPump, pump, soil } from './testing/readings.js'
+import { event, healthyPump, pump, soil, waterbank } from './testing/readings.js'
 
 const T = FIXTURE_TS // 10:00 in Ranong
 const MIN = 60_000
@@ -71,6 +71,50 @@ describe('one incident', () => {
     const engine = testEngine()
     const fx = feed(engine, minutes(T, 20, dryRun))
     expect(new Set(fx.events.map((e) => e.alert.rule))).toEqual(new Set(['dry_run']))
+  })
+})
+
+describe('cannot tell is not clear (issue 15)', () => {
+  const HOUR = 60 * MIN
+  const idle = (ts: number, state: 'idle' | 'weak_sun' = 'idle', irradiance_wm2 = 0) =>
+    pump(ts, { state, flow_lpm: 0, pv_w: 0, motor_a: 0, motor_rpm: 0, irradiance_wm2, ctrl_temp_c: 31 })
+
+  it('an overheating controller cooling at dusk, at night and on a cool morning stays one incident; strong sun without heat resolves it', () => {
+    const engine = testEngine({ farms: testFarms(quietPump) })
+    const fired = feed(engine, minutes(T, 5, (ts) => pump(ts, { state: 'fault', fault: 'OVERTEMP', flow_lpm: 0, ctrl_temp_c: 86 })))
+    expect(fired.events.map((e) => e.type)).toEqual(['fire'])
+    const quiet = feed(engine, [
+      ...minutes(T + 8 * HOUR, 60, (ts) => idle(ts, 'weak_sun', 90)), // 18:00: the sun is going, the controller cools
+      ...minutes(T + 10 * HOUR, 12 * 60, (ts) => idle(ts)), // the night
+      ...minutes(T + 22 * HOUR, 60, (ts) => healthyPump(ts, 400, { ctrl_temp_c: 55 })), // 08:00: running in weak sun
+      ...minutes(T + 23 * HOUR, 20, (ts) => healthyPump(ts, 800, { ctrl_temp_c: 66 })), // strong sun, still heating up
+      ...minutes(T + 23 * HOUR + 20 * MIN, 5, (ts) => healthyPump(ts, 800, { ctrl_temp_c: 74 })),
+    ])
+    expect(quiet.events).toEqual([])
+    expect(quiet.queued).toEqual([])
+    const back = feed(engine, minutes(T + 24 * HOUR, 40, (ts) => healthyPump(ts, 850, { ctrl_temp_c: 55 })))
+    expect(back.events.map((e) => [e.type, Math.round((e.atMs - T - 24 * HOUR) / MIN)])).toEqual([['resolve', 30]])
+  })
+
+  it('a tank overflowing stays one incident while the pump sleeps and the tank drains; a pump stopping at the full tank resolves it', () => {
+    const engine = testEngine({ farms: testFarms(quietPump) })
+    const bank = (ts: number, level_pct: number) => waterbank(ts, { level_pct, level_cm: 2 * level_pct + (ts % 7) / 100 })
+    const brim = feed(engine, minutes(T, 12, (ts) => (ts % (2 * MIN) ? bank(ts, 100) : healthyPump(ts))))
+    expect(brim.events.map((e) => e.type)).toEqual(['pending', 'fire'])
+    const night = feed(engine, [
+      ...minutes(T + 8 * HOUR, 14 * 60, (ts) => (ts % (2 * MIN) ? bank(ts, 100 - (ts - T - 8 * HOUR) / HOUR) : idle(ts))),
+      ...minutes(T + 22 * HOUR, 60, (ts) => (ts % (2 * MIN) ? bank(ts, 90) : healthyPump(ts))),
+    ])
+    expect(night.events).toEqual([])
+    const float = feed(engine, minutes(T + 23 * HOUR, 12, (ts) => (ts % (2 * MIN) ? bank(ts, 97) : pump(ts, { state: 'tank_full', flow_lpm: 0, pv_w: 4, motor_rpm: 0 }))))
+    expect(float.events.map((e) => e.type)).toEqual(['resolve'])
+  })
+
+  it('a controller fault code gone at night is not a recovery: running again is', () => {
+    const engine = testEngine({ farms: testFarms(quietPump) })
+    feed(engine, [pump(T + 7 * HOUR, { state: 'fault', fault: 'LOCKED_ROTOR', flow_lpm: 0 })])
+    expect(feed(engine, minutes(T + 8 * HOUR, 14 * 60, (ts) => idle(ts))).events).toEqual([])
+    expect(feed(engine, minutes(T + 22 * HOUR, 8, (ts) => healthyPump(ts))).events.map((e) => e.type)).toEqual(['resolve'])
   })
 })
 

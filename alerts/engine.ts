@@ -6,13 +6,15 @@
 import type { DeviceEvent, PumpTelemetry, Status, WaterbankTelemetry } from '../contracts/payloads.js'
 import type { Reading } from '../runtime/hub.js'
 import type { Farms } from './contacts.js'
-import { evaluate, type EvalInput, type FarmView } from './detectors.js'
+import { bangkok } from './clock.js'
+import { evaluate, type EvalInput, type FarmView, type ReferenceView } from './detectors.js'
 import { acknowledge, type Change, decide, FLAP, recordFire, resolve } from './lifecycle.js'
 import { notifyResolve, notifyStep, type NotifyContext } from './notify.js'
 import { type OutboxItem, pruneDone } from './outbox.js'
 import type { Available } from './routing.js'
 import { DEFAULT_RULES, resolveRule, type RuleDef } from './rules.js'
-import { emptyState, type EngineState, pruneState, type Tracks } from './state.js'
+import { commissioning, judged, learn, METRICS, referenceKey, relearn } from './references.js'
+import { emptyState, type EngineState, type MaintenanceRecord, pruneState, type Tracks } from './state.js'
 import { addTelemetry, type DeviceTrack, intervalMs, latest, newTrack, snapshotOf } from './track.js'
 import type { Actor, AlertEvent, AlertRecord, Verdict } from './types.js'
 
@@ -104,13 +106,15 @@ export class AlertEngine {
     const trackKey = `${at.farm}/${at.device}`
     const track = (this.tracks[trackKey] ??= newTrack(at.farm, at.kind, at.device, nowMs))
     const farm = this.farmView(at.farm, nowMs)
+    const rules = this.rulesFor(at.farm, at.device)
     let input: EvalInput
     let tMs: number
     switch (at.channel) {
       case 'telemetry':
         if (!addTelemetry(track, payload, reading.receivedMs)) return none()
-        input = { channel: 'telemetry', track, farm }
         tMs = payload.ts as number
+        this.learnReferences(track, rules, tMs)
+        input = { channel: 'telemetry', track, farm, reference: this.referenceView(track) }
         break
       case 'status': {
         const status = payload as unknown as Status
@@ -135,7 +139,7 @@ export class AlertEngine {
     }
     const holdUntilMs = nowMs - tMs > this.staleMs ? nowMs + this.lateHoldMs : 0
     const effects = none()
-    for (const rule of this.rulesFor(at.farm, at.device)) {
+    for (const rule of rules) {
       if (!rule.enabled) continue
       const verdict = evaluate(rule, input)
       if (verdict) this.apply(rule, track, verdict, tMs, nowMs, holdUntilMs, effects)
@@ -174,6 +178,8 @@ export class AlertEngine {
     if (verdict.state === 'active' && this.inhibited(rule, track)) verdict = { state: 'unknown' }
     const d = decide(open, verdict, tMs, rule)
     if (d.do !== 'nothing') this.dirty = true
+    // A day with an alert open on the device is no healthy day to learn a reference from.
+    if (rule.id !== 'offline' && (d.do === 'fire' || (open !== undefined && open.status !== 'pending'))) markDisturbed(track, tMs)
     switch (d.do) {
       case 'nothing':
         return
@@ -232,6 +238,48 @@ export class AlertEngine {
     effects.cancelled.push(...cancelled)
   }
 
+  /** Completed healthy days feed the device's references while they are learned (references.ts). */
+  private learnReferences(track: DeviceTrack, rules: readonly RuleDef[], tMs: number): void {
+    const today = bangkok(tMs).day
+    for (const rule of rules) {
+      if (!rule.enabled || rule.reference === undefined || !rule.kinds.includes(track.kind)) continue
+      const key = referenceKey(track.farm, track.device, rule.reference)
+      const before = this.state.references[key]
+      const from = before ?? commissioning()
+      const after = learn(from, METRICS[rule.reference], track, today, rule.params.referenceDays ?? 3, rule.params.learnDayWh ?? 0)
+      if (after === before) continue
+      this.state.references[key] = after
+      this.dirty = true
+    }
+  }
+
+  private referenceView(track: DeviceTrack): ReferenceView {
+    return (metric) => judged(this.state.references[referenceKey(track.farm, track.device, metric)])
+  }
+
+  /**
+   * A logged repair or maintenance (issue 15). The references it changes are learned again from
+   * the next day on (judged against the old value meanwhile, from the repair's time on, so a repair
+   * that did not help is caught again), and their rules' open alerts are resolved by it: a repair,
+   * or a sustained return to the reference, is what ends a long-term fault, never a drifting baseline.
+   * With `alertId` (a resolve with a note) only the references of that alert's rule.
+   */
+  maintenance(record: MaintenanceRecord): Effects {
+    const effects = none()
+    this.state.maintenance[`${record.farm}/${record.device}/${record.type}`] = record
+    this.dirty = true
+    const ofAlert = record.alertId === undefined ? undefined : this.find(record.alertId)?.rule
+    for (const rule of this.rulesFor(record.farm, record.device)) {
+      if (rule.reference === undefined || !METRICS[rule.reference].relearnOn.includes(record.type)) continue
+      if (record.alertId !== undefined && ofAlert !== rule.id) continue
+      const key = referenceKey(record.farm, record.device, rule.reference)
+      this.state.references[key] = relearn(this.state.references[key], record.atMs, bangkok(record.atMs).day)
+      const open = this.state.alerts[`${record.farm}/${record.device}/${rule.id}`]
+      if (open) this.close(open, resolve(open, { by: record.by, via: 'api', atMs: record.atMs }, record.note || record.type), record.atMs, effects)
+    }
+    return effects
+  }
+
   private inhibited(rule: RuleDef, track: DeviceTrack): boolean {
     return rule.inhibitedBy.some((id) => this.state.alerts[`${track.farm}/${track.device}/${id}`] !== undefined)
   }
@@ -260,9 +308,11 @@ export class AlertEngine {
   private farmView(farm: string, nowMs: number): FarmView {
     // Lazy: most rules never ask about the rest of the farm.
     const devices = (kind: string) => Object.values(this.tracks).filter((t) => t.farm === farm && t.kind === kind)
+    const pumpIn = (state: PumpTelemetry['state']) =>
+      devices('pump').some((t) => latest<PumpTelemetry>(t)?.state === state && nowMs - t.lastTelemetryMs <= 3 * intervalMs(t))
     return {
-      anyPumpRunning: () =>
-        devices('pump').some((t) => latest<PumpTelemetry>(t)?.state === 'running' && nowMs - t.lastTelemetryMs <= 3 * intervalMs(t)),
+      anyPumpRunning: () => pumpIn('running'),
+      anyPumpTankFull: () => pumpIn('tank_full'),
       maxLevelPct: () => {
         const known = devices('waterbank')
           .map((t) => latest<WaterbankTelemetry>(t)?.level_pct)
@@ -299,4 +349,10 @@ export class AlertEngine {
     this.close(alert, change, actor.atMs, effects)
     return { change, effects }
   }
+}
+
+/** Marks the device's day of `tMs` as disturbed (an alert open on it): references learn only from healthy days. */
+function markDisturbed(track: DeviceTrack, tMs: number): void {
+  const last = track.days[track.days.length - 1]
+  if (last && last.day === bangkok(tMs).day) last.disturbed = true
 }

@@ -63,8 +63,10 @@ export function queueReminders(engine: AlertEngine, nowMs: number): Effects {
   return effects
 }
 
-/** Records maintenance (the latest per device and type restarts its reminder cycle). */
-export function recordMaintenance(engine: AlertEngine, record: MaintenanceRecord): void {
-  engine.state.maintenance[`${record.farm}/${record.device}/${record.type}`] = record
-  engine.markDirty()
+/**
+ * Records maintenance: the latest per device and type restarts its reminder cycle, and the
+ * device's references it changes are learned again (engine.maintenance: their open alerts resolve).
+ */
+export function recordMaintenance(engine: AlertEngine, record: MaintenanceRecord): Effects {
+  return engine.maintenance(record)
 }

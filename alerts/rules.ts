@@ -8,6 +8,7 @@
  */
 import type { FaultCode, Kind } from '../contracts/names.js'
 import { MINUTE_MS, HOUR_MS } from './clock.js'
+import type { MetricId } from './references.js'
 import { type Audience, type NumericField, RULE_IDS, type RuleId, type Severity, type TelemetryOf } from './types.js'
 
 /** A hysteresis threshold on one telemetry field: trips past `trip`, clears past `reset`. */
@@ -25,6 +26,16 @@ export type Threshold = {
 }[Kind]
 
 export type Params = Readonly<Record<string, number | null>>
+
+/**
+ * What a reading must show before its clear verdict counts (issue 15: "cannot tell" is never
+ * "back to normal"). Outside it the verdict is unknown, so an open alert stays one incident
+ * through the night, a cloudy day or a stopped pump, until the fault is seen gone.
+ * - `pumping`: the pump runs (a controller stops itself on its own fault codes; night stops it too)
+ * - `pumping_in_sun`: it runs with irradiance at or above param `clearSunWm2` (heat builds with sun and load)
+ * - `float_stopped`: a pump of the farm stopped itself at a full tank (`tank_full`): the float switch works
+ */
+export type ClearEvidence = 'pumping' | 'pumping_in_sun' | 'float_stopped'
 
 export interface RuleDef {
   id: RuleId
@@ -44,6 +55,13 @@ export interface RuleDef {
   detector: boolean
   /** While one of these is pending or open on the device, this rule stays quiet (inhibition). */
   inhibitedBy: readonly RuleId[]
+  /** What a clear reading must show (default: nothing more than the rule's own clear condition). */
+  clearsWhen?: ClearEvidence
+  /**
+   * Judged against the device's learned reference (references.ts), not its recent past: params
+   * `referenceDays` (healthy days learned from) and `learnDayWh` (good-sun energy a day needs).
+   */
+  reference?: MetricId
   params: Params
 }
 
@@ -55,33 +73,38 @@ const MIN = MINUTE_MS
 const DEFS: Record<RuleId, Def> = {
   dry_run: {
     kinds: ['pump'], severity: 'critical', audience: 'farmer', pendingMs: 1 * MIN, clearMs: 5 * MIN,
-    fault: 'DRY_RUN', detector: true, params: { noFlowLpm: 1, underloadRatio: 0.6 },
+    fault: 'DRY_RUN', detector: true, clearsWhen: 'pumping', params: { noFlowLpm: 1, underloadRatio: 0.6 },
   },
   overcurrent: {
-    kinds: ['pump'], severity: 'critical', audience: 'farmer', pendingMs: 30_000, clearMs: 5 * MIN, fault: 'OVERCURRENT',
+    kinds: ['pump'], severity: 'critical', audience: 'farmer', pendingMs: 30_000, clearMs: 5 * MIN, fault: 'OVERCURRENT', clearsWhen: 'pumping',
     thresholds: [{ kind: 'pump', field: 'motor_a', direction: 'above', trip: 'maxMotorA', reset: 'resumeMotorA' }],
     params: { maxMotorA: null, resumeMotorA: null },
   },
+  // A cool controller proves nothing at dusk, in weak sun or on a cool morning while it still
+  // heats up: only half an hour of running in strong sun (four heat-up time constants) without
+  // passing the resume temperature does.
   overtemp: {
-    kinds: ['pump'], severity: 'warning', audience: 'farmer', pendingMs: 2 * MIN, clearMs: 10 * MIN, fault: 'OVERTEMP',
-    inhibitedBy: ['sensor_fault'],
+    kinds: ['pump'], severity: 'warning', audience: 'farmer', pendingMs: 2 * MIN, clearMs: 30 * MIN, fault: 'OVERTEMP',
+    inhibitedBy: ['sensor_fault'], clearsWhen: 'pumping_in_sun',
     thresholds: [{ kind: 'pump', field: 'ctrl_temp_c', direction: 'above', trip: 'tripC', reset: 'resumeC', implausible: 'sensorMaxC' }],
-    params: { tripC: 80, resumeC: 70, sensorMaxC: 120 },
+    params: { tripC: 80, resumeC: 70, sensorMaxC: 120, clearSunWm2: 750 },
   },
   // Controllers raise UNDERVOLT on a passing cloud too: only a lasting one is a fault.
   undervolt: {
     kinds: ['pump'], severity: 'warning', audience: 'farmer', pendingMs: 10 * MIN, faultPendingMs: 10 * MIN,
-    clearMs: 10 * MIN, fault: 'UNDERVOLT',
+    clearMs: 10 * MIN, fault: 'UNDERVOLT', clearsWhen: 'pumping',
   },
   overvolt: {
-    kinds: ['pump'], severity: 'critical', audience: 'technician', pendingMs: 1 * MIN, clearMs: 10 * MIN, fault: 'OVERVOLT',
+    kinds: ['pump'], severity: 'critical', audience: 'technician', pendingMs: 1 * MIN, clearMs: 10 * MIN, fault: 'OVERVOLT', clearsWhen: 'pumping',
     thresholds: [{ kind: 'pump', field: 'pv_v', direction: 'above', trip: 'maxPvV', reset: 'resumePvV' }],
     params: { maxPvV: null, resumePvV: null },
   },
-  locked_rotor: { kinds: ['pump'], severity: 'critical', audience: 'farmer', pendingMs: 0, clearMs: 5 * MIN, fault: 'LOCKED_ROTOR' },
+  locked_rotor: {
+    kinds: ['pump'], severity: 'critical', audience: 'farmer', pendingMs: 0, clearMs: 5 * MIN, fault: 'LOCKED_ROTOR', clearsWhen: 'pumping',
+  },
   sensor_fault: {
     kinds: ['pump'], severity: 'warning', audience: 'technician', pendingMs: 5 * MIN, faultPendingMs: 5 * MIN,
-    clearMs: 10 * MIN, fault: 'SENSOR_FAULT',
+    clearMs: 10 * MIN, fault: 'SENSOR_FAULT', clearsWhen: 'pumping',
   },
   no_flow: {
     kinds: ['pump'], severity: 'critical', audience: 'farmer', pendingMs: 5 * MIN, clearMs: 5 * MIN, detector: true,
@@ -95,9 +118,12 @@ const DEFS: Record<RuleId, Def> = {
     kinds: ['pump'], severity: 'warning', audience: 'farmer', pendingMs: 30 * MIN, clearMs: 30 * MIN, detector: true,
     params: { minSunWm2: 400, arrayWp: null, derate: 0.8, lowRatio: 0.75, clearRatio: 0.85, windowSamples: 10 },
   },
+  // Litres per PV Wh in good sun against the reference learned on the pump's first healthy days
+  // (or since its last repair), judged on the newest `windowWh` of good-sun pumping; it clears
+  // when every window of the newest `clearWh` is back near the reference, or when a repair is logged.
   efficiency_drop: {
-    kinds: ['pump'], severity: 'warning', audience: 'farmer', pendingMs: 0, clearMs: 0, detector: true,
-    params: { days: 3, baselineDays: 14, minBaselineDays: 5, dropRatio: 0.75, clearRatio: 0.85, minEnergyWh: 200 },
+    kinds: ['pump'], severity: 'warning', audience: 'farmer', pendingMs: 0, clearMs: 0, detector: true, reference: 'efficiency',
+    params: { referenceDays: 3, learnDayWh: 500, windowWh: 500, clearWh: 1500, dropRatio: 0.75, clearRatio: 0.85 },
   },
   offline: {
     kinds: ['pump', 'soil', 'waterbank'], severity: 'warning', audience: 'technician', pendingMs: 0, clearMs: 1 * MIN,
@@ -124,7 +150,7 @@ const DEFS: Record<RuleId, Def> = {
   },
   overflow: {
     kinds: ['waterbank'], severity: 'warning', audience: 'farmer', pendingMs: 5 * MIN, clearMs: 5 * MIN, detector: true,
-    inhibitedBy: ['sensor_range', 'sensor_stuck'],
+    inhibitedBy: ['sensor_range', 'sensor_stuck'], clearsWhen: 'float_stopped',
     params: { overflowPct: 98, resetPct: 95 },
   },
   soil_dry: {

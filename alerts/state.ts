@@ -1,10 +1,12 @@
 /**
  * The engine's durable state: open alerts (pending timers included: `sinceMs` is the pending
- * start), escalation steps (on each alert), the outbox, LINE links and processed webhook ids.
+ * start), escalation steps (on each alert), the outbox, LINE links, processed webhook ids and
+ * the devices' learned references.
  * Device tracks are kept apart: they change on every reading and are saved on a timer.
  */
 import { pruneLinkState } from './link-codes.js'
 import type { OutboxItem } from './outbox.js'
+import type { ReferenceRecord } from './references.js'
 import type { DeviceTrack } from './track.js'
 import type { AlertRecord } from './types.js'
 
@@ -39,6 +41,12 @@ export interface EngineState {
   webhookSeen: Record<string, number>
   /** Last maintenance per `${farm}/${device}/${type}`. */
   maintenance: Record<string, MaintenanceRecord>
+  /**
+   * Learned references per `${farm}/${device}/${metric}` (references.ts): here, saved with every
+   * change, and not in the tracks, because a slow fault must be judged against the same healthy
+   * value after a restart or a lost tracks file.
+   */
+  references: Record<string, ReferenceRecord>
 }
 
 export type Tracks = Record<string, DeviceTrack>
@@ -54,6 +62,7 @@ export const emptyState = (): EngineState => ({
   linkFailures: {},
   webhookSeen: {},
   maintenance: {},
+  references: {},
 })
 
 export const MAX_RECENT = 200

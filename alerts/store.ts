@@ -1,8 +1,9 @@
 /**
  * Durable state under DATA_DIR/alerts: `state.json` (open alerts with their pending and
- * escalation timers, the outbox, LINE links, webhook ids) written atomically after every change
- * and before any message leaves; `tracks.json` (device windows and baselines) and `recent.json`
- * (resolved alerts, for the API and the digest) on a timer: they are rebuilt or only informative.
+ * escalation timers, the outbox, LINE links, webhook ids, learned references) written atomically
+ * after every change and before any message leaves; `tracks.json` (device windows and daily
+ * aggregates) and `recent.json` (resolved alerts, for the API and the digest) on a timer: they
+ * are rebuilt or only informative.
  * Saves coalesce: a caller's `save()` resolves once a write that started after the call is on disk.
  */
 import { appendFile, mkdir, readFile, rename } from 'node:fs/promises'

@@ -1,7 +1,8 @@
 /**
  * What the engine remembers about one device between readings: the recent window (for durations,
- * medians, stuck sensors and the alert snapshot), the reporting interval, and per-day aggregates
- * (efficiency baseline, PV reference, digest). Pure updates of a plain record.
+ * medians, stuck sensors and the alert snapshot), the reporting interval, per-day aggregates
+ * (days to learn a reference from, PV reference, digest) and good-sun pumping in energy buckets
+ * (the evidence references are judged on). Pure updates of a plain record.
  */
 import type { Kind } from '../contracts/names.js'
 import type { PumpTelemetry, WaterbankTelemetry } from '../contracts/payloads.js'
@@ -24,6 +25,15 @@ export interface DayStats {
   runFirstS?: number
   runLastS?: number
   volumeL: number
+  /** An alert (other than offline) was open on the device this day: not a healthy day to learn from. */
+  disturbed?: boolean
+}
+
+/** Good-sun pumping in one bucket of device time: litres and PV watt-hours, from the bucket's first sample `ts`. */
+export interface EnergyBucket {
+  ts: number
+  l: number
+  wh: number
 }
 
 export interface DeviceTrack {
@@ -57,6 +67,8 @@ export interface DeviceTrack {
   /** Water bank: level_cm per level_pct, learned from mid-range readings (what 100 % is in cm). */
   cmPerPct?: number
   days: DayStats[]
+  /** The newest good-sun pumping, in buckets: the evidence the reference rules judge (issue 15). */
+  goodSun?: EnergyBucket[]
 }
 
 export const DEFAULT_INTERVAL_MS: Readonly<Record<Kind, number>> = { pump: 60_000, soil: 900_000, waterbank: 300_000 }
@@ -65,6 +77,9 @@ const MIN_KEPT = 16
 const MAX_KEPT = 64
 const MAX_GAPS = 15
 const MAX_DAYS = 35
+/** Good-sun buckets: 15 minutes of device time each, the newest 96 kept (a day of good sun and more). */
+const BUCKET_MS = 15 * 60_000
+const MAX_BUCKETS = 96
 /** Irradiance above which a sample counts as good sun for efficiency and PV reference. */
 export const GOOD_SUN_WM2 = 500
 
@@ -169,8 +184,19 @@ function addPumpStats(track: DeviceTrack, p: PumpTelemetry, prevTs: number): voi
   }
   // Integrate over the gap, but never across an outage: cap at twice the usual interval.
   const dtMs = prevTs > 0 ? Math.min(p.ts - prevTs, 2 * intervalMs(track)) : 0
-  stats.goodL += (p.flow_lpm * dtMs) / 60_000
-  stats.goodWh += (p.pv_w * dtMs) / 3_600_000
+  const l = (p.flow_lpm * dtMs) / 60_000
+  const wh = (p.pv_w * dtMs) / 3_600_000
+  stats.goodL += l
+  stats.goodWh += wh
+  const buckets = (track.goodSun ??= [])
+  const last = buckets[buckets.length - 1]
+  if (last && Math.floor(last.ts / BUCKET_MS) === Math.floor(p.ts / BUCKET_MS)) {
+    last.l += l
+    last.wh += wh
+  } else {
+    buckets.push({ ts: p.ts, l, wh })
+    if (buckets.length > MAX_BUCKETS) buckets.shift()
+  }
 }
 
 /** The newest sample, typed by the caller's knowledge of the kind. */

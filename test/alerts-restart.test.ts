@@ -1,12 +1,17 @@
 /**
  * Durable alert state across restarts (issue 6 "Done when"): a pending timer keeps counting from
- * its start, an escalation ladder continues where it was, and nothing is sent twice.
+ * its start, an escalation ladder continues where it was, and nothing is sent twice; a pump's
+ * learned reference outlives a restart and a lost tracks file (issue 15).
  */
+import { readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { bangkokMidnight } from '../alerts/clock.js'
+import type { EngineState } from '../alerts/state.js'
 import { farmsFileJson, LINE_IDS } from '../alerts/testing/farms.js'
 import { AlertsHarness } from '../alerts/testing/harness.js'
 import { LineStub } from '../alerts/testing/line-stub.js'
-import { pump } from '../alerts/testing/readings.js'
+import { healthyPump, pump } from '../alerts/testing/readings.js'
 import { waitFor } from './helpers/wait-for.js'
 
 const TOKEN = 'restart-token'
@@ -76,5 +81,30 @@ describe('restarts', () => {
     await h.sweeps(2)
     expect(line.delivered().map((p) => p.to)).toEqual([LINE_IDS.farmer, LINE_IDS.technician, LINE_IDS.trainer])
     expect(new Set(line.pushes.map((p) => p.retryKey)).size).toBe(3)
+  })
+
+  it('a learned reference survives a restart without the tracks file; a cleaning logged by API ends the clog alert', async () => {
+    const DAY = 24 * 60 * MIN
+    // Four mornings of pumping in the past (10:00-13:00), the last one clogged.
+    const base = bangkokMidnight(h.now()) - 5 * DAY + 10 * 60 * MIN
+    const morning = (d: number, flow_lpm?: number) =>
+      Array.from({ length: 180 }, (_, i) => healthyPump(base + d * DAY + i * MIN, 800, flow_lpm === undefined ? {} : { flow_lpm }))
+    for (let d = 0; d < 3; d++) for (const r of morning(d)) publish(r)
+    publish(healthyPump(base + 3 * DAY - 60 * MIN)) // the next day's first reading completes the third day
+    const state = async () => JSON.parse(await readFile(join(h.dataDir, 'alerts', 'state.json'), 'utf8')) as EngineState
+    await waitFor(async () => (await state()).references['ranong-01/pump-1/efficiency']?.value, { message: 'reference learned and saved' })
+    await h.stopService()
+    // The tracks (learned days, recent readings) are gone: only state.json knows the reference.
+    await rm(join(h.dataDir, 'alerts', 'tracks.json'))
+    await h.startService()
+    for (const r of morning(3, 19)) publish(r)
+    const open = await waitFor(async () => (await openAlerts()).find((a) => a.rule === 'efficiency_drop'), { message: 'efficiency alert against the kept reference' })
+    const logged = await h.api('POST', 'maintenance', { farm: 'ranong-01', device: 'pump-1', type: 'filter', note: 'strainer cleaned', by: 'somsak' })
+    expect(logged.status).toBe(201)
+    expect((await openAlerts()).map((a) => a.rule)).not.toContain('efficiency_drop')
+    const closed = (await h.api('GET', `alerts/${open.id}`)).json.alert as { status: string; resolved: { by: string; note: string } }
+    expect(closed).toMatchObject({ status: 'resolved', resolved: { by: 'somsak', note: 'strainer cleaned' } })
+    await h.restart()
+    expect((await state()).references['ranong-01/pump-1/efficiency']).toMatchObject({ basis: 'maintenance', value: expect.any(Number), learning: { days: [] } })
   })
 })
