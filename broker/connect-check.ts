@@ -11,7 +11,7 @@
  * is checked here. The keepalive range is a limit of this broker, not a rule of the protocol: it
  * is checked with the other limits in hooks.ts.
  */
-import { checkString, checkTopicName } from '../contracts/mqtt-rules.js'
+import { checkString, checkTopicName } from '../runtime/mqtt-rules.js'
 
 /** The CONNECT fields this reads, as mqtt-packet's parser sets them. */
 export interface ConnectFields {

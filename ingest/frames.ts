@@ -8,7 +8,7 @@
  *
  * No object per PUBLISH: the reader fills `out` and returns the kind.
  */
-import { wellFormedUtf8 } from '../contracts/mqtt-rules.js'
+import { wellFormedUtf8 } from '../runtime/mqtt-rules.js'
 
 export type FrameKind = 'incomplete' | 'publish' | 'control' | 'malformed' | 'unframeable'
 
