@@ -28,7 +28,13 @@ const Contact = z.object({
   phone: z.string().regex(/^(\+?66|0)\d{8,9}$/).optional(),
   quietHours: QuietHours.optional(),
 })
-export type Contact = z.output<typeof Contact>
+/**
+ * A person as routing sees them. From the registry a person may hold several roles over one
+ * farm (their own, their cooperative's, every farm's): `roles` lists them all, `role` is the
+ * first in ladder order. A contact from the old file has its one `role`.
+ */
+export type Contact = z.output<typeof Contact> & { roles?: ContactRole[] }
+export const rolesOf = (c: Contact): readonly ContactRole[] => c.roles ?? [c.role]
 
 const RuleOverride = z.object({
   enabled: z.boolean().optional(),
