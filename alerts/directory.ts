@@ -127,7 +127,7 @@ export class RegistryDirectory {
   constructor(
     private readonly registry: Registry,
     private readonly log: Logger,
-    private readonly onChange: (farms: Farms) => void = () => {},
+    private readonly onChange: (farms: Farms, changeId: number) => void = () => {},
   ) {}
 
   current(): Farms {
@@ -154,7 +154,7 @@ export class RegistryDirectory {
     this.farms = farms
     if (this.seenId !== -1) this.log.info({ change: latest }, 'alert contacts reloaded from the registry')
     this.seenId = latest
-    this.onChange(farms)
+    this.onChange(farms, latest)
   }
 
   close(): void {

@@ -55,7 +55,8 @@ function smsProvider(c: AlertsConfig): SmsProvider | undefined {
 async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
   const log = ctx.log.child({ svc: 'alerts' })
   // Who hears what: the registry's farms, people and roles, a snapshot refreshed when it changes.
-  const directory = new RegistryDirectory(ctx.registry, log)
+  const seenChange = ctx.metrics.gauge('suanyang_alert_registry_change', 'The registry change (audit id) the alert contacts were last read at')
+  const directory = new RegistryDirectory(ctx.registry, log, (_farms, changeId) => seenChange.set(changeId))
   await directory.start()
   const farms = () => directory.current()
 
