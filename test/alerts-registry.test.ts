@@ -97,18 +97,27 @@ describe.each(DIALECTS)('alert routing from the registry on %s', (dialect) => {
     expect(refused.total()).toBe(2)
   })
 
-  it('a person removed with `suanyang person remove` (another process) stops receiving in the running service within 1 s', async () => {
+  it('a person removed with `suanyang person remove` (another process) stops receiving in the running service within 1 s; one added is told', async () => {
     const at = await stores.fresh(dialect)
     h = await start(at)
     const removed = await runCli(['person', 'remove', '--id', 'somchai', '--by', 'test'], at.env)
     expect(removed.code, removed.stderr).toBe(0)
     // The service's snapshot no longer knows the farmer: asking a link code for them is a 404.
+    const exitedMs = Date.now()
     await waitFor(async () => (await h?.api('POST', 'contacts/somchai/link-code'))?.status === 404, { timeoutMs: 1_000, message: 'the removal seen within 1 s' })
+    console.log(`${dialect}: person removal seen by the running alert service ${Date.now() - exitedMs} ms after the CLI exited`)
     dryRun(h)
     await line?.pushed(1)
     await settledOutbox(h)
     // The farmer's step is gone: the ladder starts at the technician.
     expect(line?.pushes.map((p) => p.to)).toEqual([LINE_IDS.technician])
+    // And a person added by the CLI is told about the next alert.
+    const added = await runCli(['person', 'add', '--id', 'somying', '--name', 'สมหญิง', '--line', LINE_IDS.stranger, '--role', 'farmer', '--farm', FARM, '--by', 'test'], at.env)
+    expect(added.code, added.stderr).toBe(0)
+    await waitFor(async () => (await h?.api('POST', 'contacts/somying/link-code'))?.status === 201, { timeoutMs: 1_000, message: 'the new farmer seen within 1 s' })
+    dryRun(h, 'pump-2')
+    await line?.pushed(2)
+    expect(line?.pushes.map((p) => p.to)).toEqual([LINE_IDS.technician, LINE_IDS.stranger])
   })
 })
 
