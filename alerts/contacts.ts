@@ -1,7 +1,9 @@
 /**
- * The farms file (ALERTS_CONTACTS_FILE, under DATA_DIR): who hears about each farm, in which
- * language and when, plus per-farm and per-device rule overrides. Validated with zod at load;
- * a typo is refused with the path of the bad entry. Shape documented in alerts/README.md.
+ * The shape routing reads (`Farms`: who hears about each farm, in which language and when, plus
+ * per-farm and per-device rule overrides), built from the registry by directory.ts. It is also
+ * the old farms file's format (ALERTS_CONTACTS_FILE, under DATA_DIR), which only `suanyang
+ * import` and a first start read now (`loadFarms`): validated with zod, a typo refused with the
+ * path of the bad entry. Shape documented in alerts/README.md.
  */
 import { readFile, stat } from 'node:fs/promises'
 import { z } from 'zod'

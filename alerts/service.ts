@@ -1,6 +1,7 @@
 /**
  * The alert service (issue 6): the imperative shell around the engine. Readings come from the
- * in-process hub when ingest runs here, else from the broker. Every change is saved before a
+ * in-process hub when ingest runs here, else from the broker. Who hears what comes from the
+ * registry (ctx.registry) through an in-memory snapshot (directory.ts). Every change is saved before a
  * message leaves; the outbox is sent by the dispatcher; schedules run with node-cron in
  * Asia/Bangkok; HTTP routes: the LINE webhook and the technician API.
  */
