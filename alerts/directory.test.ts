@@ -19,7 +19,7 @@ const role = (personId: string, r: Membership['role'], at: { farmId?: string; co
 })
 
 /** A workshop farm and a real one in one cooperative: a farmer who is also a trainer, a coop technician-trainer, an admin. */
-const farms = farmsFromRows({
+const { farms } = farmsFromRows({
   farms: [farm('workshop', { training: true }), farm('real')],
   people: [person('farmer', 'a'), person('tech', 'b'), person('trainer', 'c'), person('boss', 'd'), person('both', 'e')],
   memberships: [
@@ -46,6 +46,19 @@ describe('contacts from the registry', () => {
   it('a training farm reaches its trainers and never a farmer of it, even one who is also a trainer', () => {
     expect(ids(escalationSteps(farms.get('workshop'), 'farmer'))).toEqual([['tech', 'trainer']])
     expect(ids(escalationSteps(farms.get('workshop'), 'technician'))).toEqual([['tech', 'trainer']])
+  })
+})
+
+describe('rule overrides from the registry', () => {
+  it('are laid on the farm and its devices; one the rules refuse is skipped with its reason, the rest still apply', () => {
+    const o = (rule: string, deviceId: string | null, params: Record<string, number | null>) => ({ farmId: 'real', deviceId, rule, enabled: null, severity: null, pendingMin: 5, clearMin: null, params, updatedAt: STAMP.updatedAt })
+    const { farms: withRules, skipped } = farmsFromRows({
+      farms: [farm('real')], people: [], memberships: [], devices: [{ id: 'pump-1', farmId: 'real', kind: 'pump', name: 'ปั๊ม 1', credentialsHash: null, calibration: {}, commissionedOn: null, ...STAMP }],
+      overrides: [o('pv_low', 'pump-1', { arrayWp: 1100 }), o('soil_dry', null, {}), o('no_such_rule', null, {})],
+    })
+    expect(withRules.file.farms.real?.rules).toEqual({ soil_dry: { pendingMin: 5 } })
+    expect(withRules.file.farms.real?.devices['pump-1']).toEqual({ name: 'ปั๊ม 1', rules: { pv_low: { pendingMin: 5, params: { arrayWp: 1100 } } } })
+    expect(skipped).toEqual([expect.stringContaining('no_such_rule')])
   })
 })
 

@@ -8,7 +8,7 @@
 import type { Logger } from '../runtime/logger.js'
 import type { Device, Farm, Membership, Person, Registry, RuleOverride } from '../registry/index.js'
 import { type Contact, type ContactRole, Farms, FarmsFile, ROLES } from './contacts.js'
-import type { RuleOverride as Override, RuleOverrides } from './rules.js'
+import { checkOverrides, type RuleOverride as Override, type RuleOverrides } from './rules.js'
 
 export const REFRESH_MS = 250
 
@@ -53,7 +53,15 @@ const isContactRole = (r: string): r is ContactRole => (ROLES as readonly string
  * through the farm's cooperative, or (neither set) every farm; a farm the registry does not know
  * still reaches the every-farm people. `admin` is not an alert role: it reaches nobody's phone.
  */
-export function farmsFromRows(rows: DirectoryRows): Farms {
+export function farmsFromRows(rows: DirectoryRows): { farms: Farms; skipped: string[] } {
+  // An override these rules do not know (written by an older or newer version) is skipped with
+  // its reason: one bad row must not stop every other change, a person removed among them.
+  const skipped: string[] = []
+  const overrides = rows.overrides.filter((o) => {
+    const problems = checkOverrides({ [o.rule]: overrideOf(o) })
+    for (const p of problems) skipped.push(`override ${o.farmId}${o.deviceId === null ? '' : `/${o.deviceId}`} ${o.rule}: ${p}`)
+    return problems.length === 0
+  })
   const people = new Map(rows.people.map((p) => [p.id, p]))
   const rolesOver = (farm: Farm | undefined): Map<string, ContactRole[]> => {
     const out = new Map<string, ContactRole[]>()
@@ -78,7 +86,7 @@ export function farmsFromRows(rows: DirectoryRows): Farms {
     const devices: Record<string, { name?: string; rules?: RuleOverrides }> = {}
     for (const d of rows.devices.filter((d) => d.farmId === f.id)) devices[d.id] = d.name === null ? {} : { name: d.name }
     const farmRules: RuleOverrides = {}
-    for (const o of rows.overrides.filter((o) => o.farmId === f.id)) {
+    for (const o of overrides.filter((o) => o.farmId === f.id)) {
       if (o.deviceId === null) farmRules[o.rule as keyof RuleOverrides] = overrideOf(o)
       else {
         const d = (devices[o.deviceId] ??= {})
@@ -103,7 +111,7 @@ export function farmsFromRows(rows: DirectoryRows): Farms {
     if (settings) settings.contacts = contactsOf(rolesOver(f))
   }
   file.shared = contactsOf(rolesOver(undefined)).map((c) => ({ ...c, farms: '*' as const }))
-  return new Farms(file, true)
+  return { farms: new Farms(file, true), skipped }
 }
 
 export async function readDirectory(registry: Registry): Promise<DirectoryRows> {
@@ -150,7 +158,8 @@ export class RegistryDirectory {
   private async read(): Promise<void> {
     const latest = await this.registry.audit.latestId()
     if (latest === this.seenId) return
-    const farms = farmsFromRows(await readDirectory(this.registry))
+    const { farms, skipped } = farmsFromRows(await readDirectory(this.registry))
+    if (skipped.length > 0) this.log.error({ skipped }, 'registry rows the alert rules refuse: skipped')
     this.farms = farms
     if (this.seenId !== -1) this.log.info({ change: latest }, 'alert contacts reloaded from the registry')
     this.seenId = latest
