@@ -160,6 +160,21 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     await Promise.race([connectLoop(), new Promise((r) => setTimeout(r, 5_000).unref())])
   }
 
+  /**
+   * A code link is the person's LINE id from now on: written to the registry (audit `how: line`)
+   * so other processes and `suanyang person list` see it. state.json keeps it too, for sending
+   * at once and should the registry refuse it (the id already on someone else).
+   */
+  const recordLink = async (personId: string, lineUserId: string): Promise<void> => {
+    try {
+      const r = await ctx.registry.people.update(personId, { lineUserId }, { who: personId, how: 'line' })
+      if (!r.ok) log.warn({ contact: personId, reason: r.reason, issues: r.issues }, 'LINE link kept in the alert state only: the registry refused it')
+      else await directory.refresh()
+    } catch (err) {
+      log.error({ err, contact: personId }, 'LINE link not written to the registry')
+    }
+  }
+
   const webhookRefused = ctx.metrics.counter('suanyang_alert_webhook_events_refused_total', 'LINE webhook events not handled, by reason (duplicate, too_old, future, no_timestamp)')
   const linkAttempts = ctx.metrics.counter('suanyang_alert_link_code_attempts_total', 'Link codes typed in the LINE chat, by result (linked, wrong, rate_limited)')
   const linkBurnt = ctx.metrics.counter('suanyang_alert_link_codes_burnt_total', 'Link codes invalidated after too many wrong guesses')
@@ -172,7 +187,10 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     }
     for (const a of outcome.linkAttempts) {
       linkAttempts.inc({ result: a.ok ? 'linked' : a.reason })
-      if (a.ok) log.info({ lineUser: a.userId, contact: a.contactId }, 'LINE user linked by code')
+      if (a.ok) {
+        log.info({ lineUser: a.userId, contact: a.contactId }, 'LINE user linked by code')
+        void recordLink(a.contactId, a.userId)
+      }
       else log.warn({ lineUser: a.userId, reason: a.reason }, 'link code refused')
       if (!a.ok && a.reason === 'wrong' && a.burnt.length > 0) {
         linkBurnt.inc({}, a.burnt.length)
