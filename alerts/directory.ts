@@ -7,10 +7,11 @@
  */
 import type { Logger } from '../runtime/logger.js'
 import type { Device, Farm, Membership, Person, Registry, RuleOverride } from '../registry/index.js'
+import { RegistryWatch, WATCH_INTERVAL_MS } from '../registry/watch.js'
 import { type Contact, type ContactRole, Farms, FarmsFile, ROLES } from './contacts.js'
 import { checkOverrides, type RuleOverride as Override, type RuleOverrides } from './rules.js'
 
-export const REFRESH_MS = 250
+export const REFRESH_MS = WATCH_INTERVAL_MS
 
 export interface DirectoryRows {
   farms: readonly Farm[]
@@ -128,45 +129,39 @@ export async function readDirectory(registry: Registry): Promise<DirectoryRows> 
 /** The snapshot and its refresher: `current()` is what routing and the last-step guard read. */
 export class RegistryDirectory {
   private farms: Farms = Farms.empty()
-  private seenId = -1
-  private timer: NodeJS.Timeout | undefined
-  private refreshing: Promise<void> | undefined
+  private readonly watch: RegistryWatch<DirectoryRows>
+  private loaded = false
 
-  constructor(
-    private readonly registry: Registry,
-    private readonly log: Logger,
-    private readonly onChange: (farms: Farms, changeId: number) => void = () => {},
-  ) {}
+  constructor(registry: Registry, log: Logger, onChange: (farms: Farms, changeId: number) => void = () => {}) {
+    this.watch = new RegistryWatch(registry, {
+      read: readDirectory,
+      onChange: (rows, changeId) => {
+        const { farms, skipped } = farmsFromRows(rows)
+        if (skipped.length > 0) log.error({ skipped }, 'registry rows the alert rules refuse: skipped')
+        if (this.loaded) log.info({ change: changeId }, 'alert contacts reloaded from the registry')
+        this.loaded = true
+        this.farms = farms
+        onChange(farms, changeId)
+      },
+      onError: (err) => log.error({ err }, 'registry read failed, keeping the previous snapshot'),
+      intervalMs: REFRESH_MS,
+    })
+  }
 
   current(): Farms {
     return this.farms
   }
 
-  /** The first read: errors reach the caller (a service that cannot read its registry does not start). */
-  async start(refreshMs = REFRESH_MS): Promise<void> {
-    await this.refresh()
-    this.timer = setInterval(() => void this.refresh().catch((err: unknown) => this.log.error({ err }, 'registry read failed, keeping the previous snapshot')), refreshMs)
-    this.timer.unref()
+  start(): Promise<void> {
+    return this.watch.start()
   }
 
-  /** Reads again if the change counter moved since the last read. One read at a time. */
+  /** Reads again now if the registry changed (after this process wrote to it). */
   refresh(): Promise<void> {
-    this.refreshing ??= this.read().finally(() => (this.refreshing = undefined))
-    return this.refreshing
-  }
-
-  private async read(): Promise<void> {
-    const latest = await this.registry.audit.latestId()
-    if (latest === this.seenId) return
-    const { farms, skipped } = farmsFromRows(await readDirectory(this.registry))
-    if (skipped.length > 0) this.log.error({ skipped }, 'registry rows the alert rules refuse: skipped')
-    this.farms = farms
-    if (this.seenId !== -1) this.log.info({ change: latest }, 'alert contacts reloaded from the registry')
-    this.seenId = latest
-    this.onChange(farms, latest)
+    return this.watch.refresh()
   }
 
   close(): void {
-    clearInterval(this.timer)
+    this.watch.close()
   }
 }

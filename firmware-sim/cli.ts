@@ -16,7 +16,7 @@ import { Engine, MAX_SPEED } from './engine.js'
 import type { TimedFault } from './run.js'
 import { parseAt } from './scenario.js'
 import { planFleet, registerDevices } from './setup.js'
-import { markTrainingFarms, TrainingWatch } from './training.js'
+import { markTrainingFarms, watchTraining } from './training.js'
 import { mqttTransport } from './transport-mqtt.js'
 
 export const SIM_USAGE = `Usage: suanyang sim [options]
@@ -191,7 +191,7 @@ export async function simCommand(argv: string[], io: SimIo): Promise<number> {
   await markTrainingFarms(registry, farms, log)
   const control = startControl({ url: a.url, credentials: accounts ? await accounts.serviceCredentials('sim') : undefined, fleet: engine.fleet, log, clientId: 'sim' })
   engine.fleet.onFaultsChanged = () => control.publishState()
-  const training = new TrainingWatch(registry, farms, log, () => control.publishState())
+  const training = watchTraining(registry, farms, log, () => control.publishState())
   await training.start()
   engine.startLive()
   io.stdout.write(`simulating ${farms.length} farms, ${devices} devices at speed ${a.speed} -> ${a.url} (Ctrl-C stops)\n`)

@@ -8,7 +8,7 @@ import { startControl } from './control.js'
 import { Engine } from './engine.js'
 import { systemClock } from './scheduler.js'
 import { planFleet, registerDevices } from './setup.js'
-import { markTrainingFarms, TrainingWatch } from './training.js'
+import { markTrainingFarms, watchTraining } from './training.js'
 import { mqttTransport } from './transport-mqtt.js'
 
 export { SimEnv } from './config.js'
@@ -46,7 +46,7 @@ export const simService = defineService({
     })
     const control = startControl({ url, credentials: await ctx.accounts.serviceCredentials('sim'), fleet: engine.fleet, log, clientId: 'sim' })
     engine.fleet.onFaultsChanged = () => control.publishState()
-    const training = new TrainingWatch(ctx.registry, farms, log, () => control.publishState())
+    const training = watchTraining(ctx.registry, farms, log, () => control.publishState())
     await training.start()
 
     const fleet = engine.fleet

@@ -7,10 +7,10 @@
  */
 import type { Logger } from '../runtime/logger.js'
 import type { Registry } from '../registry/index.js'
+import { RegistryWatch } from '../registry/watch.js'
 import type { FarmSpec } from './farm.js'
 
 const ACTOR = { who: 'sim', how: 'system' } as const
-export const TRAINING_REFRESH_MS = 250
 
 /** Sets the registry flag of the farms the plan calls training (the plan's flags came from the list). */
 export async function markTrainingFarms(registry: Registry, farms: readonly FarmSpec[], log: Logger): Promise<void> {
@@ -36,40 +36,13 @@ export function applyTraining(farms: FarmSpec[], training: ReadonlySet<string>):
   return changed
 }
 
-/** Follows the registry: re-reads the training farms when its change counter moves. */
-export class TrainingWatch {
-  private seenId = -1
-  private timer: NodeJS.Timeout | undefined
-
-  constructor(
-    private readonly registry: Registry,
-    private readonly farms: FarmSpec[],
-    private readonly log: Logger,
-    private readonly onChange: () => void,
-  ) {}
-
-  async start(refreshMs = TRAINING_REFRESH_MS): Promise<void> {
-    await this.refresh()
-    this.timer = setInterval(() => void this.refresh().catch((err: unknown) => this.log.warn({ err }, 'registry read failed: training farms kept')), refreshMs)
-    this.timer.unref()
-  }
-
-  private busy = false
-  async refresh(): Promise<void> {
-    if (this.busy) return
-    this.busy = true
-    try {
-      const latest = await this.registry.audit.latestId()
-      if (latest === this.seenId) return
-      const training = new Set((await this.registry.farms.list({ training: true })).map((f) => f.id))
-      this.seenId = latest
-      if (applyTraining(this.farms, training)) this.onChange()
-    } finally {
-      this.busy = false
-    }
-  }
-
-  close(): void {
-    clearInterval(this.timer)
-  }
+/** Follows the registry: the fleet's training flags re-read when its change counter moves. */
+export function watchTraining(registry: Registry, farms: FarmSpec[], log: Logger, onChange: () => void): RegistryWatch<Set<string>> {
+  return new RegistryWatch(registry, {
+    read: async (r) => new Set((await r.farms.list({ training: true })).map((f) => f.id)),
+    onChange: (training) => {
+      if (applyTraining(farms, training)) onChange()
+    },
+    onError: (err) => log.warn({ err }, 'registry read failed: training farms kept'),
+  })
 }

@@ -13,7 +13,7 @@ import { LineStub } from '../alerts/testing/line-stub.js'
 import { FARM, pump } from '../alerts/testing/readings.js'
 import { checkOverrides } from '../alerts/rules.js'
 import { importOnFirstStart, legacyFiles } from '../cli/import.js'
-import { runCli } from './helpers/app.js'
+import { runCli, startTestApp } from './helpers/app.js'
 import { DIALECTS, registryStores, type StoreLocation } from './helpers/registry.js'
 import { waitFor } from './helpers/wait-for.js'
 
@@ -134,5 +134,23 @@ describe.each(DIALECTS)('an existing install on %s', (dialect) => {
     await writeFile(join(at.dataDir, 'contacts.json'), JSON.stringify(farmsFileJson({ training: false })))
     expect(await importOnFirstStart(registry, paths)).toBeUndefined()
     expect((await registry.farms.get(FARM))?.training).toBe(true)
+  })
+})
+
+describe.each(DIALECTS)('the console on %s', (dialect) => {
+  it('shows the registry\'s training farms, with no simulator running, and follows an edit within 1 s', async () => {
+    const at = await stores.fresh(dialect)
+    const app = await startTestApp(['broker', 'console'], { ...at.env, ALERTS_API_TOKEN: 'console-token' }, at.dataDir)
+    try {
+      const training = async () => {
+        const res = await fetch(`http://127.0.0.1:${app.httpPort}/console/api/sim`, { headers: { authorization: 'Bearer console-token' } })
+        return ((await res.json()) as { training: string[] }).training
+      }
+      expect(await training()).toEqual([])
+      expect((await app.registry.farms.add({ id: FARM, training: true }, ADMIN)).ok).toBe(true)
+      await waitFor(async () => (await training()).includes(FARM), { timeoutMs: 1_000, message: 'the training farm on the console within 1 s' })
+    } finally {
+      await app.stop()
+    }
   })
 })
