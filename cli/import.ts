@@ -178,7 +178,17 @@ export async function importOnFirstStart(registry: Registry, paths: LegacyFiles)
   if ((await registry.audit.latestId()) > 0) return undefined
   const present = await Promise.all([paths.accountsPath, paths.contactsPath].map((p) => stat(p).then(() => true, () => false)))
   if (!present.some(Boolean)) return undefined
-  return importFiles(registry, paths, { who: 'first-start', how: 'system' })
+  // Several processes starting at once on one PostgreSQL: one imports, the others collide on its
+  // rows (refused as existing, or a constraint error). The registry is no longer empty then, and
+  // that is all a first start needs.
+  const importedElsewhere = async () => (await registry.audit.latestId()) > 0
+  try {
+    const outcome = await importFiles(registry, paths, { who: 'first-start', how: 'system' })
+    return !outcome.ok && (await importedElsewhere()) ? undefined : outcome
+  } catch (err) {
+    if (await importedElsewhere()) return undefined
+    throw err
+  }
 }
 
 export async function importCommand(args: string[], io: CommandIo): Promise<number> {

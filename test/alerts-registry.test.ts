@@ -135,6 +135,16 @@ describe.each(DIALECTS)('an existing install on %s', (dialect) => {
     expect(await importOnFirstStart(registry, paths)).toBeUndefined()
     expect((await registry.farms.get(FARM))?.training).toBe(true)
   })
+
+  it('several processes starting at once on one empty registry: one imports, none fails', async () => {
+    const at = await stores.fresh(dialect)
+    await writeFile(join(at.dataDir, 'contacts.json'), JSON.stringify(farmsFileJson()))
+    const starters = await Promise.all([1, 2, 3].map(() => stores.open(at, { checkOverrides })))
+    const outcomes = await Promise.all(starters.map((r) => importOnFirstStart(r, legacyFiles(at.env))))
+    expect(outcomes.filter((o) => o?.ok && o.changed)).toHaveLength(1)
+    expect(outcomes.every((o) => o === undefined || o.ok)).toBe(true)
+    expect((await starters[0]?.people.forFarm(FARM))?.map((c) => c.person.id)).toEqual(['kru-ann', 'somchai', 'somsak'])
+  })
 })
 
 describe.each(DIALECTS)('the console on %s', (dialect) => {
