@@ -1,7 +1,9 @@
 /**
- * The farms file (ALERTS_CONTACTS_FILE, under DATA_DIR): who hears about each farm, in which
- * language and when, plus per-farm and per-device rule overrides. Validated with zod at load;
- * a typo is refused with the path of the bad entry. Shape documented in alerts/README.md.
+ * The shape routing reads (`Farms`: who hears about each farm, in which language and when, plus
+ * per-farm and per-device rule overrides), built from the registry by directory.ts. It is also
+ * the old farms file's format (ALERTS_CONTACTS_FILE, under DATA_DIR), which only `suanyang
+ * import` and a first start read now (`loadFarms`): validated with zod, a typo refused with the
+ * path of the bad entry. Shape documented in alerts/README.md.
  */
 import { readFile, stat } from 'node:fs/promises'
 import { z } from 'zod'
@@ -28,7 +30,13 @@ const Contact = z.object({
   phone: z.string().regex(/^(\+?66|0)\d{8,9}$/).optional(),
   quietHours: QuietHours.optional(),
 })
-export type Contact = z.output<typeof Contact>
+/**
+ * A person as routing sees them. From the registry a person may hold several roles over one
+ * farm (their own, their cooperative's, every farm's): `roles` lists them all, `role` is the
+ * first in ladder order. A contact from the old file has its one `role`.
+ */
+export type Contact = z.output<typeof Contact> & { roles?: ContactRole[] }
+export const rolesOf = (c: Contact): readonly ContactRole[] => c.roles ?? [c.role]
 
 const RuleOverride = z.object({
   enabled: z.boolean().optional(),

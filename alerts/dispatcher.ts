@@ -9,6 +9,7 @@ import type { Farms } from './contacts.js'
 import type { LineClient } from './notifiers/line.js'
 import type { ConsoleNotifier } from './notifiers/console.js'
 import type { SmsProvider } from './notifiers/sms.js'
+import { checkRecipient, type GuardDecision } from './guard.js'
 import { afterAttempt, DONE, dueItems, type OutboxItem, type RetryPolicy, type SendResult } from './outbox.js'
 import type { EngineState } from './state.js'
 
@@ -25,6 +26,8 @@ export interface DispatcherDeps {
   log: Logger
   /** A message reached a final state (history, metrics). */
   onDone(item: OutboxItem): void
+  /** The last-step check refused a message (metric); it is already marked refused and logged. */
+  onRefused?(item: OutboxItem, decision: Exclude<GuardDecision, { ok: true }>): void
 }
 
 const MAX_TIMER_MS = 60_000
@@ -96,6 +99,17 @@ export class Dispatcher {
     }
     const item = state.outbox[key]
     if (!item || item.status !== 'queued') return
+    // The second lock (issue 14): the recipient checked again against the registry right before sending.
+    const allowed = checkRecipient(this.deps.farms(), state, item)
+    if (!allowed.ok) {
+      const refused: OutboxItem = { ...item, status: 'refused', doneMs: this.deps.now(), result: { refused: allowed.reason, error: allowed.detail } }
+      state.outbox[key] = refused
+      this.deps.log.warn({ key, farm: item.farm, contact: item.contactId, channel: item.channel, reason: allowed.reason, detail: allowed.detail }, 'message refused at the last step')
+      this.deps.onRefused?.(refused, allowed)
+      await this.deps.save()
+      this.deps.onDone(refused)
+      return
+    }
     // In flight: a resolve arriving meanwhile must not cancel a card that may already be on its way.
     state.outbox[key] = { ...item, status: 'in_flight' }
     // An SMS has no idempotency key: on disk as in flight first, so a crash never sends it twice.

@@ -7,7 +7,8 @@ import type { ChannelName } from './routing.js'
 
 export type Purpose = 'fire' | 'escalate' | 'resolve' | 'flapping' | 'digest' | 'reminder'
 
-export type OutboxStatus = 'queued' | 'in_flight' | 'sent' | 'failed' | 'uncertain' | 'cancelled' | 'fallback'
+/** `refused`: the last-step check (alerts/guard.ts) found the recipient may not receive it; never sent. */
+export type OutboxStatus = 'queued' | 'in_flight' | 'sent' | 'failed' | 'uncertain' | 'cancelled' | 'fallback' | 'refused'
 
 export interface OutboxItem {
   /** `${subject}/${purpose}/${contactId}[/sms]`: one message per recipient and purpose, ever. */
@@ -29,10 +30,10 @@ export interface OutboxItem {
   notBeforeMs: number
   createdMs: number
   doneMs?: number
-  result?: { providerId?: string; httpStatus?: number; error?: string; segments?: number }
+  result?: { providerId?: string; httpStatus?: number; error?: string; segments?: number; refused?: string }
 }
 
-export const DONE: ReadonlySet<OutboxStatus> = new Set(['sent', 'failed', 'uncertain', 'cancelled', 'fallback'])
+export const DONE: ReadonlySet<OutboxStatus> = new Set(['sent', 'failed', 'uncertain', 'cancelled', 'fallback', 'refused'])
 
 /** What a notifier reports for one attempt. */
 export type SendResult =

@@ -5,7 +5,7 @@
  * (Asia/Bangkok) delay everything but critical alerts. Pure functions of the farm settings.
  */
 import { parseHhmm, windowEnd, MINUTE_MS } from './clock.js'
-import type { Contact, ContactRole, FarmSettings } from './contacts.js'
+import { type Contact, type ContactRole, type FarmSettings, rolesOf } from './contacts.js'
 import type { Audience, Severity } from './types.js'
 
 export const LADDER: ReadonlyArray<readonly ContactRole[]> = [['farmer'], ['technician'], ['trainer', 'lead']]
@@ -14,17 +14,30 @@ export const LADDER: ReadonlyArray<readonly ContactRole[]> = [['farmer'], ['tech
 export const CONSOLE_CONTACT: Contact = { id: 'console', name: 'console', role: 'farmer', locale: 'th' }
 
 /**
+ * Who may hear about a training farm: a trainer of it, and never anyone holding the farmer role
+ * over it (even a farmer who is also a trainer: a workshop's fault must not look like their
+ * pump's). Technicians only when they are trainers of it too. The dispatcher asks this again
+ * before a message leaves (alerts/guard.ts).
+ */
+export const trainingRecipient = (c: Contact): boolean => rolesOf(c).includes('trainer') && !rolesOf(c).includes('farmer')
+
+/** The first ladder step a contact's roles reach (a technician who is also a lead: step of technician). */
+const firstStep = (c: Contact, ladder: ReadonlyArray<readonly ContactRole[]>): number =>
+  ladder.findIndex((roles) => rolesOf(c).some((r) => roles.includes(r)))
+
+/**
  * The escalation steps for an alert: each a non-empty list of contacts. A technician-audience
  * alert (offline, battery, sensor) starts at the technician. No one configured: the console.
  */
 export function escalationSteps(farm: FarmSettings, audience: Audience): Contact[][] {
   let steps: Contact[][]
   if (farm.training) {
-    const trainers = farm.contacts.filter((c) => c.role === 'trainer')
+    const trainers = farm.contacts.filter(trainingRecipient)
     steps = trainers.length > 0 ? [trainers] : []
   } else {
-    steps = LADDER.slice(audience === 'technician' ? 1 : 0)
-      .map((roles) => farm.contacts.filter((c) => roles.includes(c.role)))
+    const ladder = LADDER.slice(audience === 'technician' ? 1 : 0)
+    steps = ladder
+      .map((_, i) => farm.contacts.filter((c) => firstStep(c, ladder) === i))
       .filter((s) => s.length > 0)
     if (steps.length === 0 && audience === 'technician') return escalationSteps(farm, 'farmer')
   }

@@ -1,20 +1,19 @@
 /**
  * The alert service (issue 6): the imperative shell around the engine. Readings come from the
- * in-process hub when ingest runs here, else from the broker. Every change is saved before a
+ * in-process hub when ingest runs here, else from the broker. Who hears what comes from the
+ * registry (ctx.registry) through an in-memory snapshot (directory.ts). Every change is saved before a
  * message leaves; the outbox is sent by the dispatcher; schedules run with node-cron in
  * Asia/Bangkok; HTTP routes: the LINE webhook and the technician API.
  */
 import { randomUUID } from 'node:crypto'
-import { resolve as resolvePath } from 'node:path'
 import cron, { type ScheduledTask } from 'node-cron'
-import { ConfigError } from '../runtime/config.js'
 import { heldTooLong } from '../runtime/health.js'
 import { HttpError, readBody, sendJson } from '../runtime/http.js'
 import { defineService, type ServiceContext } from '../runtime/service.js'
 import { API_PREFIX, apiHandler } from './api.js'
 import { MqttLink } from './commands.js'
 import { AlertsEnv, type AlertsConfig } from './config.js'
-import { type Farms, loadFarms } from './contacts.js'
+import { RegistryDirectory } from './directory.js'
 import { Dispatcher } from './dispatcher.js'
 import { AlertEngine, type Effects } from './engine.js'
 import { alertPoint, influxSink, maintenancePoint, nullSink } from './history.js'
@@ -56,11 +55,11 @@ function smsProvider(c: AlertsConfig): SmsProvider | undefined {
 
 async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
   const log = ctx.log.child({ svc: 'alerts' })
-  const farmsPath = resolvePath(ctx.common.DATA_DIR, config.ALERTS_CONTACTS_FILE)
-  const first = await loadFarms(farmsPath)
-  if (!first.ok) throw new ConfigError(`ALERTS_CONTACTS_FILE: ${first.reason}`)
-  let farms: Farms = first.farms
-  let farmsMtimeMs = first.mtimeMs
+  // Who hears what: the registry's farms, people and roles, a snapshot refreshed when it changes.
+  const seenChange = ctx.metrics.gauge('suanyang_alert_registry_change', 'The registry change (audit id) the alert contacts were last read at')
+  const directory = new RegistryDirectory(ctx.registry, log, (_farms, changeId) => seenChange.set(changeId))
+  await directory.start()
+  const farms = () => directory.current()
 
   const store = new StateStore(ctx.common.DATA_DIR)
   const loaded = await store.load()
@@ -70,7 +69,7 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     : undefined
   const sms = smsProvider(config)
   const engine = new AlertEngine(
-    { farms: () => farms, available: { line: line !== undefined, sms: sms !== undefined }, uuid: randomUUID, startedMs: ctx.now() },
+    { farms, available: { line: line !== undefined, sms: sms !== undefined }, uuid: randomUUID, startedMs: ctx.now() },
     loaded.state,
     loaded.tracks,
   )
@@ -85,9 +84,10 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
   const sent = ctx.metrics.counter('suanyang_alert_messages_total', 'Alert messages by channel and final status')
   const lifecycle = ctx.metrics.counter('suanyang_alert_events_total', 'Alert lifecycle events by rule and type')
   const sweeps = ctx.metrics.counter('suanyang_alert_sweeps_total', 'Alert sweep ticks completed')
+  const refusedSends = ctx.metrics.counter('suanyang_alert_messages_refused_total', 'Messages refused at the last step before sending, by reason (training_farm_not_trainer, not_serving_farm, address_mismatch)')
   const dispatcher = new Dispatcher({
     state: engine.state,
-    farms: () => farms,
+    farms,
     line,
     sms,
     console: new ConsoleNotifier(),
@@ -96,6 +96,7 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     uuid: randomUUID,
     policy: { baseMs: config.ALERTS_RETRY_BASE_MS, maxMs: config.ALERTS_RETRY_MAX_MS, maxAttempts: config.ALERTS_RETRY_ATTEMPTS },
     log,
+    onRefused: (_item, decision) => refusedSends.inc({ reason: decision.reason }),
     onDone: (item) => {
       sent.inc({ channel: item.channel, status: item.status })
       const alert = item.alertId ? engine.find(item.alertId) : undefined
@@ -159,6 +160,21 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     await Promise.race([connectLoop(), new Promise((r) => setTimeout(r, 5_000).unref())])
   }
 
+  /**
+   * A code link is the person's LINE id from now on: written to the registry (audit `how: line`)
+   * so other processes and `suanyang person list` see it. state.json keeps it too, for sending
+   * at once and should the registry refuse it (the id already on someone else).
+   */
+  const recordLink = async (personId: string, lineUserId: string): Promise<void> => {
+    try {
+      const r = await ctx.registry.people.update(personId, { lineUserId }, { who: personId, how: 'line' })
+      if (!r.ok) log.warn({ contact: personId, reason: r.reason, issues: r.issues }, 'LINE link kept in the alert state only: the registry refused it')
+      else await directory.refresh()
+    } catch (err) {
+      log.error({ err, contact: personId }, 'LINE link not written to the registry')
+    }
+  }
+
   const webhookRefused = ctx.metrics.counter('suanyang_alert_webhook_events_refused_total', 'LINE webhook events not handled, by reason (duplicate, too_old, future, no_timestamp)')
   const linkAttempts = ctx.metrics.counter('suanyang_alert_link_code_attempts_total', 'Link codes typed in the LINE chat, by result (linked, wrong, rate_limited)')
   const linkBurnt = ctx.metrics.counter('suanyang_alert_link_codes_burnt_total', 'Link codes invalidated after too many wrong guesses')
@@ -171,7 +187,10 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     }
     for (const a of outcome.linkAttempts) {
       linkAttempts.inc({ result: a.ok ? 'linked' : a.reason })
-      if (a.ok) log.info({ lineUser: a.userId, contact: a.contactId }, 'LINE user linked by code')
+      if (a.ok) {
+        log.info({ lineUser: a.userId, contact: a.contactId }, 'LINE user linked by code')
+        void recordLink(a.contactId, a.userId)
+      }
       else log.warn({ lineUser: a.userId, reason: a.reason }, 'link code refused')
       if (!a.ok && a.reason === 'wrong' && a.burnt.length > 0) {
         linkBurnt.inc({}, a.burnt.length)
@@ -193,7 +212,7 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     } catch {
       throw new HttpError(400, 'not a LINE webhook body')
     }
-    const outcome = handleEvents(body.events, engine, farms, ctx.now(), { maxEventAgeMs: config.LINE_WEBHOOK_MAX_AGE_MS })
+    const outcome = handleEvents(body.events, engine, farms(), ctx.now(), { maxEventAgeMs: config.LINE_WEBHOOK_MAX_AGE_MS })
     if (outcome.changed) engine.markDirty()
     noteWebhook(outcome)
     await commit(outcome.effects)
@@ -212,15 +231,6 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
   ctx.http.add('GET', `${API_PREFIX}*`, api)
   ctx.http.add('POST', `${API_PREFIX}*`, api)
 
-  const reloadFarms = async () => {
-    const r = await loadFarms(farmsPath)
-    if (!r.ok) log.error({ reason: r.reason }, 'farms file refused, keeping the previous one')
-    else if (r.mtimeMs !== farmsMtimeMs) {
-      farms = r.farms
-      farmsMtimeMs = r.mtimeMs
-      log.info({ farmsPath }, 'farms file reloaded')
-    }
-  }
   const schedule = (name: string, expr: string, fn: () => Promise<void> | void): ScheduledTask | undefined =>
     expr === 'off' ? undefined : cron.schedule(expr, async () => {
       try {
@@ -231,7 +241,6 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     }, { name: `alerts-${name}`, timezone: 'Asia/Bangkok', noOverlap: true })
   const tasks = [
     schedule('sweep', config.ALERTS_SWEEP_CRON, async () => {
-      await reloadFarms()
       await commit(engine.sweep(ctx.now()))
       dispatcher.kick()
       sweeps.inc()
@@ -247,13 +256,14 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     info: {
       webhookPath: config.LINE_WEBHOOK_PATH,
       api: API_PREFIX,
-      contactsFile: farms.fromFile ? farmsPath : undefined,
+      registry: `${ctx.registry.dialect}: ${ctx.registry.location}`,
       line: line !== undefined,
       sms: sms?.name ?? 'none',
       readings: unsubscribe ? 'hub' : 'mqtt',
     },
     async close() {
       closed = true
+      directory.close()
       for (const t of tasks) await t?.destroy()
       clearInterval(tracksTimer)
       unsubscribe?.()

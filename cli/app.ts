@@ -6,12 +6,16 @@
 import { mkdir } from 'node:fs/promises'
 import type { z } from 'zod'
 import { AccountStore } from '../runtime/accounts.js'
-import { CommonEnv, type Env, loadAll } from '../runtime/config.js'
+import { CommonEnv, ConfigError, type Env, loadAll } from '../runtime/config.js'
 import { HealthRegistry, diskCheck } from '../runtime/health.js'
 import { createHttpServer, sendJson } from '../runtime/http.js'
 import { ReadingHub } from '../runtime/hub.js'
 import type { Logger } from '../runtime/logger.js'
 import { Metrics } from '../runtime/metrics.js'
+import { checkOverrides } from '../alerts/rules.js'
+import { RegistryEnv } from '../registry/config.js'
+import { openRegistry, type Registry } from '../registry/index.js'
+import { importOnFirstStart, legacyFiles } from './import.js'
 import { SERVICE_NAMES, type Service, type ServiceContext, type ServiceModule, type ServiceName } from '../runtime/service.js'
 
 const LOADERS: Record<ServiceName, () => Promise<ServiceModule>> = {
@@ -29,6 +33,7 @@ export interface App {
   metrics: Metrics
   hub: ReadingHub
   accounts: AccountStore
+  registry: Registry
 }
 
 export interface AppOptions {
@@ -53,6 +58,8 @@ export async function startApp(names: readonly ServiceName[], opts: AppOptions):
   const metrics = new Metrics()
   const hub = new ReadingHub(opts.log)
   const accounts = await AccountStore.open(common.DATA_DIR)
+  await mkdir(common.DATA_DIR, { recursive: true })
+  const registry = await openStartRegistry(common.DATA_DIR, opts, names.includes('alerts'))
   const http = createHttpServer(opts.log.child({ svc: 'http' }))
   const running: Array<{ name: ServiceName; svc: Service }> = []
   const info: App['info'] = {}
@@ -87,6 +94,7 @@ export async function startApp(names: readonly ServiceName[], opts: AppOptions):
     }
     running.length = 0
     await http.close()
+    await registry.close()
   }
   try {
     for (const [i, mod] of modules.entries()) {
@@ -97,6 +105,7 @@ export async function startApp(names: readonly ServiceName[], opts: AppOptions):
         http,
         hub,
         accounts,
+        registry,
         health,
         mqttUrl: () => mqttUrl,
         wsPort: () => wsPort,
@@ -114,5 +123,25 @@ export async function startApp(names: readonly ServiceName[], opts: AppOptions):
     throw err
   }
   opts.log.info({ services: running.map((r) => r.name), httpPort, mqttUrl }, 'started')
-  return { close: closeAll, httpPort, info, metrics, hub, accounts }
+  return { close: closeAll, httpPort, info, metrics, hub, accounts, registry }
+}
+
+/** The process's one registry; an existing install's JSON files come in on its first start (logged). */
+async function openStartRegistry(dataDir: string, opts: AppOptions, alerts: boolean): Promise<Registry> {
+  const { DATABASE_URL } = RegistryEnv.parse(opts.env)
+  const registry = await openRegistry({ dataDir, databaseUrl: DATABASE_URL, checkOverrides, onIdleError: (err) => opts.log.warn({ err }, 'registry connection lost') })
+  try {
+    const imported = await importOnFirstStart(registry, legacyFiles(opts.env))
+    if (imported?.ok) opts.log.info({ counts: imported.counts, files: imported.files.map((f) => f.path), registry: registry.location }, 'first start: accounts.json and contacts.json imported into the registry')
+    else if (imported) {
+      const why = 'message' in imported ? imported.message : 'reasons' in imported ? imported.reasons.join('; ') : imported.issues.map((i) => `${i.field}: ${i.en}`).join('; ')
+      // Alerts without their contacts would reach nobody: that refuses to start, as a bad contacts.json always did.
+      if (alerts) throw new ConfigError(`first start: the old JSON files could not be imported into the registry (${why}); fix them, or run \`suanyang import\``)
+      opts.log.error({ reason: why }, 'first start: the old JSON files could not be imported; fix them and run `suanyang import`')
+    }
+  } catch (err) {
+    await registry.close()
+    throw err
+  }
+  return registry
 }

@@ -6,14 +6,15 @@
  * and never touches the files.
  */
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { loadFarms } from '../alerts/contacts.js'
 import { AlertsEnv } from '../alerts/config.js'
 import { AccountsFile } from '../runtime/accounts.js'
-import type { Actor, Failure, Repositories, Result } from '../registry/index.js'
+import type { Env } from '../runtime/config.js'
+import type { Actor, Failure, Registry, Repositories, Result } from '../registry/index.js'
 import { type ImportPlan, type Planned, planImport } from './import-plan.js'
 import { fail, type CommandIo } from './io.js'
 import { actorOf, configFor, localeOf, openCliRegistry, printFailure } from './registry-io.js'
@@ -122,6 +123,74 @@ async function apply(r: Repositories, plan: ImportPlan, actor: Actor): Promise<R
   return { ok: true, value: counts, changed }
 }
 
+export interface LegacyFiles {
+  accountsPath: string
+  contactsPath: string
+  linksPath: string
+}
+
+export type ImportOutcome =
+  | { ok: true; changed: boolean; counts: Counts; files: SourceFile[] }
+  | { ok: false; reason: 'unreadable'; message: string }
+  | { ok: false; reason: 'conflict'; reasons: string[] }
+  | (Failure & { ok: false })
+
+/** Reads the old files and writes what they hold into the registry, in one transaction (the command and the first start share it). */
+export async function importFiles(registry: Registry, paths: LegacyFiles, actor: Actor): Promise<ImportOutcome> {
+  const accountsSource = await readSource(paths.accountsPath)
+  const contactsSource = await readSource(paths.contactsPath)
+  const linksSource = await readSource(paths.linksPath)
+  let accounts: AccountsFile | undefined
+  try {
+    accounts = accountsSource.text === undefined ? undefined : AccountsFile.parse(JSON.parse(accountsSource.text))
+  } catch (err) {
+    return { ok: false, reason: 'unreadable', message: `${accountsSource.file.path}: ${(err as Error).message}` }
+  }
+  const farms = await loadFarms(paths.contactsPath)
+  if (!farms.ok) return { ok: false, reason: 'unreadable', message: farms.reason }
+  const links = linksSource.text === undefined ? {} : LinksFile.parse(JSON.parse(linksSource.text)).links
+
+  const planned = planImport({ accounts, contacts: farms.farms.fromFile ? farms.farms.file : undefined, lineLinks: links })
+  if (!planned.ok) return { ok: false, reason: 'conflict', reasons: planned.reasons }
+  const files = [accountsSource.file, contactsSource.file, linksSource.file].filter((f) => f.sha256 !== null)
+  const result = await registry.atomically(async (r) => {
+    const applied = await apply(r, planned.plan, actor)
+    if (applied.ok && applied.changed) await r.audit.record(actor, 'registry.import', 'registry', { files, counts: applied.value })
+    return applied
+  })
+  if (!result.ok) return result
+  return { ok: true, changed: result.changed, counts: result.value, files }
+}
+
+/** Where the old files are, from the environment as the services read it. */
+export function legacyFiles(env: Env): LegacyFiles {
+  const { dataDir } = configFor(env)
+  const contactsName = AlertsEnv.shape.ALERTS_CONTACTS_FILE.parse(env.ALERTS_CONTACTS_FILE || undefined)
+  return { accountsPath: join(dataDir, 'accounts.json'), contactsPath: resolve(dataDir, contactsName), linksPath: join(dataDir, 'alerts', 'state.json') }
+}
+
+/**
+ * First start of an existing install (issue 14): a registry that has never been written to
+ * (no audit row at all) and an accounts.json or contacts.json beside it gets them imported,
+ * once. Afterwards the registry has rows, so the files are never read again. Returns what was done.
+ */
+export async function importOnFirstStart(registry: Registry, paths: LegacyFiles): Promise<ImportOutcome | undefined> {
+  if ((await registry.audit.latestId()) > 0) return undefined
+  const present = await Promise.all([paths.accountsPath, paths.contactsPath].map((p) => stat(p).then(() => true, () => false)))
+  if (!present.some(Boolean)) return undefined
+  // Several processes starting at once on one PostgreSQL: one imports, the others collide on its
+  // rows (refused as existing, or a constraint error). The registry is no longer empty then, and
+  // that is all a first start needs.
+  const importedElsewhere = async () => (await registry.audit.latestId()) > 0
+  try {
+    const outcome = await importFiles(registry, paths, { who: 'first-start', how: 'system' })
+    return !outcome.ok && (await importedElsewhere()) ? undefined : outcome
+  } catch (err) {
+    if (await importedElsewhere()) return undefined
+    throw err
+  }
+}
+
 export async function importCommand(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -140,46 +209,31 @@ export async function importCommand(args: string[], io: CommandIo): Promise<numb
   }
   const locale = localeOf(values.lang, io.env)
   if (!locale) return fail(io, '--lang must be th or en')
+  const defaults = legacyFiles(io.env)
   const { dataDir } = configFor(io.env)
-  const contactsName = AlertsEnv.shape.ALERTS_CONTACTS_FILE.parse(io.env.ALERTS_CONTACTS_FILE || undefined)
-  const accountsSource = await readSource(resolve(values.accounts ?? join(dataDir, 'accounts.json')))
-  const contactsPath = resolve(dataDir, values.contacts ?? contactsName)
-  const contactsSource = await readSource(contactsPath)
-  const linksSource = await readSource(join(dataDir, 'alerts', 'state.json'))
-
-  let accounts: AccountsFile | undefined
-  try {
-    accounts = accountsSource.text === undefined ? undefined : AccountsFile.parse(JSON.parse(accountsSource.text))
-  } catch (err) {
-    return fail(io, `${accountsSource.file.path}: ${(err as Error).message}`)
+  const paths: LegacyFiles = {
+    accountsPath: resolve(values.accounts ?? defaults.accountsPath),
+    contactsPath: values.contacts === undefined ? defaults.contactsPath : resolve(dataDir, values.contacts),
+    linksPath: defaults.linksPath,
   }
-  const farms = await loadFarms(contactsPath)
-  if (!farms.ok) return fail(io, farms.reason)
-  const links = linksSource.text === undefined ? {} : LinksFile.parse(JSON.parse(linksSource.text)).links
-
-  const planned = planImport({ accounts, contacts: farms.farms.fromFile ? farms.farms.file : undefined, lineLinks: links })
-  if (!planned.ok) {
-    if (values.json) io.stderr.write(`${JSON.stringify({ ok: false, reason: 'conflict', issues: planned.reasons })}\n`)
-    else io.stderr.write(`${TEXT[locale].conflict}\n${planned.reasons.map((r) => `  ${r}`).join('\n')}\n`)
-    return 2
-  }
-
   const actor = actorOf(values.by)
-  const files = [accountsSource.file, contactsSource.file, linksSource.file].filter((f) => f.sha256 !== null)
   const registry = await openCliRegistry(io)
   if (!registry) return 1
   try {
-    const result = await registry.atomically(async (r) => {
-      const applied = await apply(r, planned.plan, actor)
-      if (applied.ok && applied.changed) await r.audit.record(actor, 'registry.import', 'registry', { files, counts: applied.value })
-      return applied
-    })
-    if (!result.ok) return printFailure(io, result, locale, values.json)
+    const result = await importFiles(registry, paths, actor)
+    if (!result.ok && result.reason === 'unreadable') return fail(io, result.message)
+    if (!result.ok && result.reason === 'conflict') {
+      if (values.json) io.stderr.write(`${JSON.stringify({ ok: false, reason: 'conflict', issues: result.reasons })}\n`)
+      else io.stderr.write(`${TEXT[locale].conflict}\n${result.reasons.map((r) => `  ${r}`).join('\n')}\n`)
+      return 2
+    }
+    if (!result.ok) return printFailure(io, result as Failure, locale, values.json)
+    const { files } = result
     const where = `${registry.dialect}: ${registry.location}`
-    if (values.json) io.stdout.write(`${JSON.stringify({ ok: true, changed: result.changed, counts: result.value, files, registry: where })}\n`)
+    if (values.json) io.stdout.write(`${JSON.stringify({ ok: true, changed: result.changed, counts: result.counts, files, registry: where })}\n`)
     else if (!result.changed) io.stdout.write(`${fill(TEXT[locale].nothing, { where })}\n`)
     else {
-      const lines = RECORDS.map((kind) => fill(TEXT[locale].line, { kind: RECORD_NAMES[locale][kind], ...result.value[kind] }))
+      const lines = RECORDS.map((kind) => fill(TEXT[locale].line, { kind: RECORD_NAMES[locale][kind], ...result.counts[kind] }))
       io.stdout.write(`${fill(TEXT[locale].done, { where })}\n${lines.join('\n')}\n`)
     }
     return 0

@@ -29,6 +29,8 @@ export interface ApiDeps {
   alertsApi: string
   history: History
   sim(): SimState | undefined
+  /** The registry's training farms (issue 14): the same flag the alert router reads. */
+  trainingFarms(): readonly string[]
   control(action: z.output<typeof TrainerAction>): Promise<ControlResult>
 }
 
@@ -59,8 +61,8 @@ function allowed(req: IncomingMessage, res: ServerResponse, token: string | unde
 
 /** Whether the simulator runs, and its speed, for everyone; the rest only with the token. */
 const simPublic = (s: SimState | undefined) => (s ? { running: true, speed: s.speed } : { running: false, speed: null })
-/** The training farms (their badge) too. */
-const simSummary = (s: SimState | undefined) => ({ ...simPublic(s), training: s ? s.farms.filter((f) => f.training).map((f) => f.farm) : [] })
+/** The training farms (their badge) too: from the registry, so they show with the simulator stopped. */
+const simSummary = (s: SimState | undefined, training: readonly string[]) => ({ ...simPublic(s), training: [...training] })
 
 export function consoleRoutes(deps: ApiDeps) {
   return {
@@ -81,7 +83,7 @@ export function consoleRoutes(deps: ApiDeps) {
       send(res, 200, {
         mqtt: { ...deps.ws, username: viewer.username, password: viewer.password },
         devices: devices.map(({ farm, kind, device }) => ({ farm, kind, device })),
-        sim: simSummary(deps.sim()),
+        sim: simSummary(deps.sim(), deps.trainingFarms()),
       })
     },
 
@@ -97,7 +99,7 @@ export function consoleRoutes(deps: ApiDeps) {
     simState(req: IncomingMessage, res: ServerResponse): void {
       const state = deps.sim()
       const trainer = authorize(req.headers.authorization, deps.token).ok
-      send(res, 200, trainer ? { ...simSummary(state), faults: state?.faults ?? [], farms: state?.farms ?? [] } : simPublic(state))
+      send(res, 200, trainer ? { ...simSummary(state, deps.trainingFarms()), faults: state?.faults ?? [], farms: state?.farms ?? [] } : simPublic(state))
     },
 
     async simControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -113,7 +115,7 @@ export function consoleRoutes(deps: ApiDeps) {
       if (!deps.sim()) return send(res, 409, { error: 'the simulator is not running' })
       const result = await deps.control(parsed.data)
       if (!result.ok) return send(res, result.status, { error: result.reason })
-      send(res, result.ack.ok ? 200 : 422, { ack: result.ack, sim: simSummary(deps.sim()) })
+      send(res, result.ack.ok ? 200 : 422, { ack: result.ack, sim: simSummary(deps.sim(), deps.trainingFarms()) })
     },
   }
 }

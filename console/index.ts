@@ -7,6 +7,7 @@
 import { networkInterfaces } from 'node:os'
 import type { Handler } from '../runtime/http.js'
 import { defineService } from '../runtime/service.js'
+import { RegistryWatch } from '../registry/watch.js'
 import { consoleRoutes } from './api.js'
 import { ConsoleEnv } from './config.js'
 import { History } from './history.js'
@@ -45,6 +46,14 @@ export const consoleService = defineService({
     const viewer = await ctx.accounts.serviceCredentials('console-viewer', 'viewer')
     // The in-process broker's bound port wins (MQTT_WS_PORT=0 picks a free one).
     const wsPort = ctx.wsPort() ?? config.MQTT_WS_PORT
+    // Training farms from the registry, followed live (the simulator's state follows the same flag).
+    let training: readonly string[] = []
+    const trainingWatch = new RegistryWatch(ctx.registry, {
+      read: async (r) => (await r.farms.list({ training: true })).map((f) => f.id),
+      onChange: (ids) => (training = ids),
+      onError: (err) => log.warn({ err }, 'registry read failed: training farms kept'),
+    })
+    await trainingWatch.start()
     const routes = consoleRoutes({
       token: config.ALERTS_API_TOKEN,
       ws: config.CONSOLE_MQTT_WS_URL ? { url: config.CONSOLE_MQTT_WS_URL } : wsPort > 0 ? { port: wsPort } : {},
@@ -56,6 +65,7 @@ export const consoleService = defineService({
       alertsApi: config.CONSOLE_ALERTS_API_URL,
       history,
       sim: () => link.simState,
+      trainingFarms: () => training,
       control: (action) => link.control(action),
     })
 
@@ -87,6 +97,7 @@ export const consoleService = defineService({
     return {
       info: { path: BASE, urls },
       async close() {
+        trainingWatch.close()
         await link.close()
       },
     }

@@ -7,6 +7,8 @@ import { describeIssues } from '../contracts/decode.js'
 import { FAULT_SCENARIOS, type FaultScenario } from '../contracts/sim-control.js'
 import { AccountStore } from '../runtime/accounts.js'
 import { CommonEnv } from '../runtime/config.js'
+import { RegistryEnv } from '../registry/config.js'
+import { openRegistry } from '../registry/index.js'
 import type { Logger } from '../runtime/logger.js'
 import { SimEnv } from './config.js'
 import { startControl } from './control.js'
@@ -14,6 +16,7 @@ import { Engine, MAX_SPEED } from './engine.js'
 import type { TimedFault } from './run.js'
 import { parseAt } from './scenario.js'
 import { planFleet, registerDevices } from './setup.js'
+import { markTrainingFarms, watchTraining } from './training.js'
 import { mqttTransport } from './transport-mqtt.js'
 
 export const SIM_USAGE = `Usage: suanyang sim [options]
@@ -80,6 +83,7 @@ export interface SimArgs {
   anonymous: boolean
   forMs: number | undefined
   dataDir: string
+  databaseUrl: string | undefined
   buffer: number
 }
 
@@ -96,6 +100,8 @@ export function parseSimArgs(argv: string[], envVars: Record<string, string | un
   if (a.help) return { ok: true, help: true }
   const envSim = SimEnv.safeParse(envVars)
   const envCommon = CommonEnv.safeParse(envVars)
+  const envRegistry = RegistryEnv.safeParse(envVars)
+  if (!envRegistry.success) return { ok: false, reason: `invalid environment: ${describeIssues(envRegistry.error)}` }
   if (!envSim.success) return { ok: false, reason: `invalid environment: ${describeIssues(envSim.error)}` }
   if (!envCommon.success) return { ok: false, reason: `invalid environment: ${describeIssues(envCommon.error)}` }
   const env = envSim.data
@@ -139,6 +145,7 @@ export function parseSimArgs(argv: string[], envVars: Record<string, string | un
       anonymous: a.anonymous ?? false,
       forMs: forAt?.ms,
       dataDir: common.DATA_DIR,
+      databaseUrl: envRegistry.data.DATABASE_URL,
       buffer: env.SIM_BUFFER,
     },
   }
@@ -179,12 +186,19 @@ export async function simCommand(argv: string[], io: SimIo): Promise<number> {
     return unsent === 0 && dropped === 0 ? 0 : 1
   }
 
+  // Training farms live in the registry (issue 14): --training sets the flag there, the state follows it.
+  const registry = await openRegistry({ dataDir: a.dataDir, databaseUrl: a.databaseUrl })
+  await markTrainingFarms(registry, farms, log)
   const control = startControl({ url: a.url, credentials: accounts ? await accounts.serviceCredentials('sim') : undefined, fleet: engine.fleet, log, clientId: 'sim' })
   engine.fleet.onFaultsChanged = () => control.publishState()
+  const training = watchTraining(registry, farms, log, () => control.publishState())
+  await training.start()
   engine.startLive()
   io.stdout.write(`simulating ${farms.length} farms, ${devices} devices at speed ${a.speed} -> ${a.url} (Ctrl-C stops)\n`)
   await untilStopped(a.forMs)
+  training.close()
   await control.close()
+  await registry.close()
   await engine.close(true)
   io.stdout.write('simulator stopped\n')
   return 0

@@ -8,6 +8,7 @@ import { startControl } from './control.js'
 import { Engine } from './engine.js'
 import { systemClock } from './scheduler.js'
 import { planFleet, registerDevices } from './setup.js'
+import { markTrainingFarms, watchTraining } from './training.js'
 import { mqttTransport } from './transport-mqtt.js'
 
 export { SimEnv } from './config.js'
@@ -28,6 +29,8 @@ export const simService = defineService({
     })
     if (!planned.ok) throw new Error(`sim: ${planned.reason}`)
     const { farms, faults } = planned.plan
+    // Training farms live in the registry: the list sets the flag, the fleet then follows the registry.
+    await markTrainingFarms(ctx.registry, farms, log)
     const passwords = await registerDevices(ctx.accounts, farms, ctx.common.DATA_DIR, log)
     const url = ctx.mqttUrl()
     const engine = new Engine({
@@ -43,6 +46,8 @@ export const simService = defineService({
     })
     const control = startControl({ url, credentials: await ctx.accounts.serviceCredentials('sim'), fleet: engine.fleet, log, clientId: 'sim' })
     engine.fleet.onFaultsChanged = () => control.publishState()
+    const training = watchTraining(ctx.registry, farms, log, () => control.publishState())
+    await training.start()
 
     const fleet = engine.fleet
     ctx.metrics.gauge('sim_devices', 'Simulated devices').set(fleet.devices.size)
@@ -55,6 +60,7 @@ export const simService = defineService({
     return {
       info: { farms: farms.length, devices: fleet.devices.size, speed: config.SIM_SPEED },
       async close() {
+        training.close()
         await control.close()
         await engine.close(true)
       },

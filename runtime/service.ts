@@ -11,6 +11,7 @@ import type { HttpRoutes } from './http.js'
 import type { ReadingHub } from './hub.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
+import type { Registry } from '../registry/index.js'
 
 export const SERVICE_NAMES = ['broker', 'ingest', 'alerts', 'sim', 'console'] as const
 export type ServiceName = (typeof SERVICE_NAMES)[number]
@@ -23,6 +24,8 @@ export interface ServiceContext {
   /** Accepted readings, in process: ingest publishes, alerts subscribe. */
   hub: ReadingHub
   accounts: AccountStore
+  /** The registry (issue 14), opened once per process by the composition root. */
+  registry: Registry
   /** Where the service reports its health (/healthz) and readiness (/readyz). */
   health: Health
   /** The broker's address: the in-process broker's bound port, else MQTT_URL. */

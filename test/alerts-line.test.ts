@@ -146,6 +146,9 @@ describe('alerts over LINE', () => {
     publish(dryRun(h.now()))
     await waitFor(() => line.delivered().length === 1)
     expect(line.delivered()[0]?.to).toBe(newUser)
+    // The link is the person's LINE id in the registry now (issue 14), with who made it and how.
+    await waitFor(async () => (await h.registry.people.get('somchai'))?.lineUserId === newUser, { message: 'the link in the registry' })
+    expect((await h.registry.audit.list({ target: 'person:somchai' })).at(-1)).toMatchObject({ who: 'somchai', how: 'line', action: 'person.update' })
   })
 })
 

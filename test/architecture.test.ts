@@ -11,7 +11,8 @@ import { ROOT } from './helpers/app.js'
 
 const RULES: Record<string, readonly string[]> = {
   contracts: ['contracts'],
-  runtime: ['contracts', 'runtime'],
+  // runtime/service.ts names the registry's type for `ctx.registry` (the registry imports no runtime).
+  runtime: ['contracts', 'runtime', 'registry'],
   registry: ['contracts', 'runtime', 'registry'],
   broker: ['contracts', 'runtime', 'registry', 'broker'],
   ingest: ['contracts', 'runtime', 'registry', 'ingest'],

@@ -76,6 +76,20 @@ describe('the sim service', () => {
     expect(await readFile(`${app.dataDir}/accounts.json`, 'utf8')).not.toContain(saved.devices[PUMP])
   })
 
+  it('takes its training farms from the registry: SIM_TRAINING_FARMS set the flag there, and an edit there reaches sim/control/state', async () => {
+    expect((await app.registry.farms.get(FARM))?.training).toBe(true)
+    const trainingInState = () => {
+      const last = messages((m) => m.topic === SIM_STATE_TOPIC).at(-1)
+      return last ? SimState.parse(last.payload).farms.find((f) => f.farm === FARM)?.training : undefined
+    }
+    await waitFor(() => trainingInState() === true, { message: 'the training farm in the state' })
+    const actor = { who: 'test', how: 'cli' } as const
+    expect((await app.registry.farms.update(FARM, { training: false }, actor)).ok).toBe(true)
+    await waitFor(() => trainingInState() === false, { timeoutMs: 1_000, message: 'the registry edit in sim/control/state within 1 s' })
+    expect((await app.registry.farms.update(FARM, { training: true }, actor)).ok).toBe(true)
+    await waitFor(() => trainingInState() === true, { timeoutMs: 1_000, message: 'marked again' })
+  })
+
   it('connects every device with a retained birth and publishes valid telemetry', async () => {
     await waitFor(() => DEVICES.every((d) => messages((m) => m.topic.endsWith(`/${d}/status`) && m.payload.online === true).length > 0), { message: 'a birth from every device' })
     for (const m of messages((x) => x.topic.endsWith('/status'))) expect(Status.safeParse(m.payload).success).toBe(true)

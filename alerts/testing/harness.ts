@@ -3,7 +3,7 @@
  * with a clock the test can move forward and a ReadingHub to publish readings into. Stopping and
  * starting again on the same DATA_DIR is a restart. Used by test/alerts-*.test.ts and the bench.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AccountStore } from '../../runtime/accounts.js'
@@ -14,13 +14,18 @@ import { silentLogger } from '../../runtime/logger.js'
 import { Metrics } from '../../runtime/metrics.js'
 import { HealthRegistry } from '../../runtime/health.js'
 import type { Service, ServiceContext, ServiceName } from '../../runtime/service.js'
+import { openRegistry, type Registry } from '../../registry/index.js'
 import { AlertsEnv } from '../config.js'
+import { checkOverrides } from '../rules.js'
 import { alertsService } from '../service.js'
+import { seedRegistry } from './seed.js'
 
 export interface HarnessOptions {
   env?: Record<string, string>
-  /** The farms file written to DATA_DIR/contacts.json (omit for none). */
+  /** Farms, people and roles in the old contacts.json shape, written into the registry (omit for none). */
   farms?: unknown
+  /** PostgreSQL instead of DATA_DIR/registry.sqlite (test/helpers/postgres.ts). */
+  databaseUrl?: string
   dataDir?: string
   /** Default ['ingest', 'alerts']: readings come from the hub. */
   running?: ServiceName[]
@@ -38,14 +43,17 @@ export class AlertsHarness {
 
   private constructor(
     readonly dataDir: string,
+    /** The registry the service reads; a test edits it to change who is told. */
+    readonly registry: Registry,
     private readonly opts: HarnessOptions,
     private readonly ownDir: boolean,
   ) {}
 
   static async start(opts: HarnessOptions = {}): Promise<AlertsHarness> {
     const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'suanyang-alerts-')))
-    if (opts.farms !== undefined) await writeFile(join(dataDir, 'contacts.json'), JSON.stringify(opts.farms, null, 2))
-    const h = new AlertsHarness(dataDir, opts, opts.dataDir === undefined)
+    const registry = await openRegistry({ dataDir, databaseUrl: opts.databaseUrl, checkOverrides })
+    if (opts.farms !== undefined && (await registry.audit.latestId()) === 0) await seedRegistry(registry, opts.farms)
+    const h = new AlertsHarness(dataDir, registry, opts, opts.dataDir === undefined)
     await h.startService()
     return h
   }
@@ -67,6 +75,7 @@ export class AlertsHarness {
       http: this.http,
       hub: this.hub,
       accounts: await AccountStore.open(this.dataDir),
+      registry: this.registry,
       health: new HealthRegistry(),
       mqttUrl: () => this.opts.mqttUrl ?? '',
       wsPort: () => undefined,
@@ -91,6 +100,7 @@ export class AlertsHarness {
 
   async close(): Promise<void> {
     await this.stopService()
+    await this.registry.close()
     if (this.ownDir) await rm(this.dataDir, { recursive: true, force: true })
   }
 
