@@ -1,9 +1,9 @@
 /**
  * `suanyang import`: today's accounts.json and contacts.json (and the LINE links made with
  * codes) into the registry, in one transaction with one audit row. Run again with the same
- * files it changes nothing and says so; run after the files changed (the services still write
- * accounts.json until they read the registry), it brings in the difference. It never deletes
- * and never touches the files.
+ * files it changes nothing and says so; run after the files changed, it brings in the
+ * difference. It never deletes and never touches the files. The services run it themselves on
+ * their first start (`importOnFirstStart`); after that only the registry is read.
  */
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
@@ -13,7 +13,9 @@ import { z } from 'zod'
 import { loadFarms } from '../alerts/contacts.js'
 import { AlertsEnv } from '../alerts/config.js'
 import { AccountsFile } from '../runtime/accounts.js'
-import type { Actor, Failure, Repositories, Result } from '../registry/index.js'
+import type { Actor, Failure, Registry, Repositories, Result } from '../registry/index.js'
+import type { Env } from '../runtime/config.js'
+import type { Logger } from '../runtime/logger.js'
 import { type ImportPlan, type Planned, planImport } from './import-plan.js'
 import { fail, type CommandIo } from './io.js'
 import { actorOf, configFor, localeOf, openCliRegistry, printFailure } from './registry-io.js'
@@ -122,6 +124,67 @@ async function apply(r: Repositories, plan: ImportPlan, actor: Actor): Promise<R
   return { ok: true, value: counts, changed }
 }
 
+export interface ImportPaths {
+  dataDir: string
+  /** Default DATA_DIR/accounts.json. */
+  accounts?: string | undefined
+  /** The alerts' contacts file, resolved against DATA_DIR. */
+  contacts: string
+}
+
+export type ImportOutcome =
+  | { ok: true; changed: boolean; counts: Counts; files: SourceFile[] }
+  | { ok: false; reason: 'conflict'; issues: string[] }
+  | { ok: false; reason: 'unreadable'; message: string }
+  | Failure
+
+/** Reads the files and brings what they hold into the registry: one transaction, one audit row. */
+export async function importFiles(registry: Registry, paths: ImportPaths, actor: Actor): Promise<ImportOutcome> {
+  const accountsSource = await readSource(resolve(paths.accounts ?? join(paths.dataDir, 'accounts.json')))
+  const contactsPath = resolve(paths.dataDir, paths.contacts)
+  const contactsSource = await readSource(contactsPath)
+  const linksSource = await readSource(join(paths.dataDir, 'alerts', 'state.json'))
+
+  let accounts: AccountsFile | undefined
+  try {
+    accounts = accountsSource.text === undefined ? undefined : AccountsFile.parse(JSON.parse(accountsSource.text))
+  } catch (err) {
+    return { ok: false, reason: 'unreadable', message: `${accountsSource.file.path}: ${(err as Error).message}` }
+  }
+  const farms = await loadFarms(contactsPath)
+  if (!farms.ok) return { ok: false, reason: 'unreadable', message: farms.reason }
+  const links = linksSource.text === undefined ? {} : LinksFile.parse(JSON.parse(linksSource.text)).links
+
+  const planned = planImport({ accounts, contacts: farms.farms.fromFile ? farms.farms.file : undefined, lineLinks: links })
+  if (!planned.ok) return { ok: false, reason: 'conflict', issues: planned.reasons }
+
+  const files = [accountsSource.file, contactsSource.file, linksSource.file].filter((f) => f.sha256 !== null)
+  const result = await registry.atomically(async (r) => {
+    const applied = await apply(r, planned.plan, actor)
+    if (applied.ok && applied.changed) await r.audit.record(actor, 'registry.import', 'registry', { files, counts: applied.value })
+    return applied
+  })
+  return result.ok ? { ok: true, changed: result.changed, counts: result.value, files } : result
+}
+
+/**
+ * The first start of an installation that still has accounts.json or contacts.json: a registry
+ * that never recorded a change gets them imported, once (logged). Afterwards the registry is
+ * the only source; the files are not read again.
+ */
+export async function importOnFirstStart(registry: Registry, dataDir: string, env: Env, log: Logger): Promise<void> {
+  if ((await registry.audit.latestId()) > 0) return
+  const contacts = AlertsEnv.shape.ALERTS_CONTACTS_FILE.parse(env.ALERTS_CONTACTS_FILE || undefined)
+  const outcome = await importFiles(registry, { dataDir, contacts }, { who: 'first-start', how: 'system' })
+  if (outcome.ok) {
+    if (outcome.changed) log.info({ counts: outcome.counts, files: outcome.files.map((f) => f.path), registry: registry.location }, 'imported the old account and contact files into the registry (first start)')
+    return
+  }
+  const detail = outcome.reason === 'conflict' ? outcome.issues : outcome.reason === 'unreadable' ? [outcome.message] : outcome.issues.map((i) => `${i.field}: ${i.en}`)
+  // Nothing was imported: starting with an empty registry would lock every device out.
+  throw new Error(`importing the old files into the registry failed (${outcome.reason}), fix them or run suanyang import: ${detail.join('; ')}`)
+}
+
 export async function importCommand(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -142,44 +205,22 @@ export async function importCommand(args: string[], io: CommandIo): Promise<numb
   if (!locale) return fail(io, '--lang must be th or en')
   const { dataDir } = configFor(io.env)
   const contactsName = AlertsEnv.shape.ALERTS_CONTACTS_FILE.parse(io.env.ALERTS_CONTACTS_FILE || undefined)
-  const accountsSource = await readSource(resolve(values.accounts ?? join(dataDir, 'accounts.json')))
-  const contactsPath = resolve(dataDir, values.contacts ?? contactsName)
-  const contactsSource = await readSource(contactsPath)
-  const linksSource = await readSource(join(dataDir, 'alerts', 'state.json'))
-
-  let accounts: AccountsFile | undefined
-  try {
-    accounts = accountsSource.text === undefined ? undefined : AccountsFile.parse(JSON.parse(accountsSource.text))
-  } catch (err) {
-    return fail(io, `${accountsSource.file.path}: ${(err as Error).message}`)
-  }
-  const farms = await loadFarms(contactsPath)
-  if (!farms.ok) return fail(io, farms.reason)
-  const links = linksSource.text === undefined ? {} : LinksFile.parse(JSON.parse(linksSource.text)).links
-
-  const planned = planImport({ accounts, contacts: farms.farms.fromFile ? farms.farms.file : undefined, lineLinks: links })
-  if (!planned.ok) {
-    if (values.json) io.stderr.write(`${JSON.stringify({ ok: false, reason: 'conflict', issues: planned.reasons })}\n`)
-    else io.stderr.write(`${TEXT[locale].conflict}\n${planned.reasons.map((r) => `  ${r}`).join('\n')}\n`)
-    return 2
-  }
-
-  const actor = actorOf(values.by)
-  const files = [accountsSource.file, contactsSource.file, linksSource.file].filter((f) => f.sha256 !== null)
   const registry = await openCliRegistry(io)
   if (!registry) return 1
   try {
-    const result = await registry.atomically(async (r) => {
-      const applied = await apply(r, planned.plan, actor)
-      if (applied.ok && applied.changed) await r.audit.record(actor, 'registry.import', 'registry', { files, counts: applied.value })
-      return applied
-    })
+    const result = await importFiles(registry, { dataDir, accounts: values.accounts, contacts: values.contacts ?? contactsName }, actorOf(values.by))
+    if (!result.ok && result.reason === 'unreadable') return fail(io, result.message)
+    if (!result.ok && result.reason === 'conflict') {
+      if (values.json) io.stderr.write(`${JSON.stringify({ ok: false, reason: 'conflict', issues: result.issues })}\n`)
+      else io.stderr.write(`${TEXT[locale].conflict}\n${result.issues.map((r) => `  ${r}`).join('\n')}\n`)
+      return 2
+    }
     if (!result.ok) return printFailure(io, result, locale, values.json)
     const where = `${registry.dialect}: ${registry.location}`
-    if (values.json) io.stdout.write(`${JSON.stringify({ ok: true, changed: result.changed, counts: result.value, files, registry: where })}\n`)
+    if (values.json) io.stdout.write(`${JSON.stringify({ ok: true, changed: result.changed, counts: result.counts, files: result.files, registry: where })}\n`)
     else if (!result.changed) io.stdout.write(`${fill(TEXT[locale].nothing, { where })}\n`)
     else {
-      const lines = RECORDS.map((kind) => fill(TEXT[locale].line, { kind: RECORD_NAMES[locale][kind], ...result.value[kind] }))
+      const lines = RECORDS.map((kind) => fill(TEXT[locale].line, { kind: RECORD_NAMES[locale][kind], ...result.counts[kind] }))
       io.stdout.write(`${fill(TEXT[locale].done, { where })}\n${lines.join('\n')}\n`)
     }
     return 0

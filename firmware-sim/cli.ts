@@ -5,15 +5,17 @@
 import { parseArgs } from 'node:util'
 import { describeIssues } from '../contracts/decode.js'
 import { FAULT_SCENARIOS, type FaultScenario } from '../contracts/sim-control.js'
-import { AccountStore } from '../runtime/accounts.js'
+import { openOwnAccountStore } from '../registry/accounts-source.js'
+import { RegistryEnv } from '../registry/config.js'
 import { CommonEnv } from '../runtime/config.js'
+import type { AccountStore } from '../runtime/accounts.js'
 import type { Logger } from '../runtime/logger.js'
 import { SimEnv } from './config.js'
 import { startControl } from './control.js'
 import { Engine, MAX_SPEED } from './engine.js'
 import type { TimedFault } from './run.js'
 import { parseAt } from './scenario.js'
-import { planFleet, registerDevices } from './setup.js'
+import { type FleetPlan, planFleet, registerDevices } from './setup.js'
 import { mqttTransport } from './transport-mqtt.js'
 
 export const SIM_USAGE = `Usage: suanyang sim [options]
@@ -161,8 +163,17 @@ export async function simCommand(argv: string[], io: SimIo): Promise<number> {
     return 2
   }
   const { farms, faults } = planned.plan
+  // The fleet is registered in the registry the broker reads (DATABASE_URL, else SQLite in DATA_DIR).
+  const accounts = a.anonymous ? undefined : await openOwnAccountStore({ dataDir: a.dataDir, databaseUrl: RegistryEnv.parse(io.env).DATABASE_URL, actor: { who: 'sim', how: 'system' } })
+  try {
+    return await runFleet(a, planned.plan, accounts, io)
+  } finally {
+    await accounts?.close()
+  }
+}
+
+async function runFleet(a: SimArgs, { farms, faults }: FleetPlan, accounts: AccountStore | undefined, io: SimIo): Promise<number> {
   const log = io.log
-  const accounts = a.anonymous ? undefined : await AccountStore.open(a.dataDir)
   const passwords = accounts ? await registerDevices(accounts, farms, a.dataDir, log) : undefined
   const transport = mqttTransport({ url: a.url, passwordOf: (d) => passwords?.get(d), log })
   const engine = new Engine({ farms, seed: a.seed, startMs: a.startMs, speed: a.speed, transport, log, faults, bufferCapacity: a.buffer })

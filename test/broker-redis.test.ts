@@ -1,7 +1,7 @@
 /**
  * Issue 3, beyond one machine: two broker instances sharing a real redis-server (mqemitter-redis
  * routes messages, aedes-persistence-redis keeps retained messages, sessions and queues) act as
- * one broker. Both read the same DATA_DIR/accounts.json: accounts are shared through the file.
+ * one broker. Both open the same DATA_DIR's registry: accounts are shared through it.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { connect } from 'node:net'
@@ -67,7 +67,7 @@ beforeAll(async () => {
   const env = { REDIS_URL: `redis://127.0.0.1:${started.port}` }
   a = await startTestApp(['broker'], { ...env, BROKER_ID: 'node-a' }, dir)
   b = await startTestApp(['broker'], { ...env, BROKER_ID: 'node-b' }, dir)
-  // Added through node A's store; node B finds them in the shared accounts file.
+  // Added through node A's store; node B finds them in the shared registry.
   pump = await a.accounts.addDevice({ farm: 'ranong-01', kind: 'pump', device: 'pump-1' })
   ingest = await a.accounts.setUser('ingest', 'service')
 })

@@ -6,7 +6,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { AccountStore } from '../../runtime/accounts.js'
+import { openOwnAccountStore } from '../../registry/accounts-source.js'
+import type { AccountStore } from '../../runtime/accounts.js'
 import { CommonEnv } from '../../runtime/config.js'
 import { createHttpServer, type HttpServer } from '../../runtime/http.js'
 import { ReadingHub } from '../../runtime/hub.js'
@@ -35,6 +36,7 @@ export class AlertsHarness {
   baseUrl = ''
   private http: HttpServer | undefined
   private service: Service | undefined
+  private accounts: AccountStore | undefined
 
   private constructor(
     readonly dataDir: string,
@@ -66,7 +68,7 @@ export class AlertsHarness {
       metrics: this.metrics,
       http: this.http,
       hub: this.hub,
-      accounts: await AccountStore.open(this.dataDir),
+      accounts: (this.accounts ??= await openOwnAccountStore({ dataDir: this.dataDir })),
       health: new HealthRegistry(),
       mqttUrl: () => this.opts.mqttUrl ?? '',
       wsPort: () => undefined,
@@ -91,6 +93,7 @@ export class AlertsHarness {
 
   async close(): Promise<void> {
     await this.stopService()
+    await this.accounts?.close()
     if (this.ownDir) await rm(this.dataDir, { recursive: true, force: true })
   }
 
