@@ -169,14 +169,18 @@ export async function importFiles(registry: Registry, paths: ImportPaths, actor:
 
 /**
  * The first start of an installation that still has accounts.json or contacts.json: a registry
- * that never recorded a change gets them imported, once (logged). Afterwards the registry is
- * the only source; the files are not read again.
+ * that was never imported into gets them, once (logged), even if something (`suanyang sim`,
+ * `farm add`) wrote to it before. A start with nothing to import leaves a `registry.first-start`
+ * row, so the files are not looked at again: afterwards the registry is the only source.
  */
 export async function importOnFirstStart(registry: Registry, dataDir: string, env: Env, log: Logger): Promise<void> {
-  if ((await registry.audit.latestId()) > 0) return
+  // Both `registry.import` and `registry.first-start` rows have the target `registry`.
+  if ((await registry.audit.list({ target: 'registry', limit: 1 })).length > 0) return
   const contacts = AlertsEnv.shape.ALERTS_CONTACTS_FILE.parse(env.ALERTS_CONTACTS_FILE || undefined)
-  const outcome = await importFiles(registry, { dataDir, contacts }, { who: 'first-start', how: 'system' })
+  const actor = { who: 'first-start', how: 'system' } as const
+  const outcome = await importFiles(registry, { dataDir, contacts }, actor)
   if (outcome.ok) {
+    if (!outcome.changed) await registry.audit.record(actor, 'registry.first-start', 'registry', { files: outcome.files })
     if (outcome.changed) log.info({ counts: outcome.counts, files: outcome.files.map((f) => f.path), registry: registry.location }, 'imported the old account and contact files into the registry (first start)')
     return
   }

@@ -162,7 +162,6 @@ export async function simCommand(argv: string[], io: SimIo): Promise<number> {
     io.stdout.write(`suanyang sim: ${planned.reason}\n`)
     return 2
   }
-  const { farms, faults } = planned.plan
   // The fleet is registered in the registry the broker reads (DATABASE_URL, else SQLite in DATA_DIR).
   const accounts = a.anonymous ? undefined : await openOwnAccountStore({ dataDir: a.dataDir, databaseUrl: RegistryEnv.parse(io.env).DATABASE_URL, actor: { who: 'sim', how: 'system' } })
   try {
