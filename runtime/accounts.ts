@@ -231,6 +231,11 @@ export class AccountStore {
 
   /** The identity for a username and password, or undefined. Never throws for bad input. */
   async authenticate(username: string, password: string): Promise<Identity | undefined> {
+    // A name not in the snapshot may have been added a moment ago (another process): one look
+    // at the change counter, shared by every caller meanwhile, so a storm of unknown names
+    // costs one query at a time, not one each. Known accounts never wait for the database.
+    // The registry unreachable: answer from the snapshot (known devices keep logging in).
+    if (!this.entries.has(username)) await this.refresh(false).catch(() => undefined)
     const entry = this.entries.get(username)
     const tag = tagOf(entry)
     // An unknown account costs the same scrypt work and gets the same answer as a wrong
