@@ -2,8 +2,8 @@
  * Issue 14: the broker's accounts come from the registry, on SQLite and on a real PostgreSQL.
  * A device added with `suanyang device add` (a separate process) is accepted by the running
  * broker within a second; one removed is refused and its live connection closed within a
- * second. Two brokers on one PostgreSQL (+ Redis) share the accounts: added through one, it logs
- * in on the other. And an installation that still has accounts.json is imported on its first
+ * second. Two broker processes on one PostgreSQL (+ Redis) share the accounts: a device added
+ * by another process logs in on both, and its removal closes its sessions on both. And an installation that still has accounts.json is imported on its first
  * start, after which the file is not read any more.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -12,12 +12,12 @@ import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectAs, publishOutcome } from '../bench/lib/mqttjs.js'
-import type { Credentials } from '../runtime/accounts.js'
 import { writeAccountsJson } from './helpers/accounts.js'
 import { type TestApp, addDevice, makeDataDir, runCli, startTestApp } from './helpers/app.js'
-import type { Daemon } from './helpers/daemon.js'
+import { type Daemon, freePort } from './helpers/daemon.js'
 import { startRedis } from './helpers/redis.js'
 import { DIALECTS, registryStores } from './helpers/registry.js'
+import { type ServiceProcess, startServiceProcess } from './helpers/service-process.js'
 import { waitFor } from './helpers/wait-for.js'
 
 const stores = registryStores()
@@ -70,36 +70,47 @@ describe.each(DIALECTS)('accounts from the registry on %s', (dialect) => {
   })
 })
 
-describe('two brokers on one PostgreSQL and one Redis', () => {
+describe('two broker processes on one PostgreSQL and one Redis', () => {
   let redis: Daemon
   let redisDir: string
-  let a: TestApp
-  let b: TestApp
+  const brokers: Array<{ process: ServiceProcess; url: string; dataDir: string }> = []
+  let env: Record<string, string>
   beforeAll(async () => {
     redisDir = await mkdtemp(join(tmpdir(), 'suanyang-redis-'))
     const started = await startRedis(redisDir)
     redis = started.daemon
     const at = await stores.fresh('postgres')
-    const shared = { REDIS_URL: `redis://127.0.0.1:${started.port}`, DATABASE_URL: at.databaseUrl ?? '' }
-    // Separate DATA_DIRs, as on two machines: only the database and Redis are shared.
-    a = await startTestApp(['broker'], { ...shared, BROKER_ID: 'node-a' })
-    b = await startTestApp(['broker'], { ...shared, BROKER_ID: 'node-b' })
+    env = at.env
+    for (const id of ['node-a', 'node-b']) {
+      // Separate DATA_DIRs, as on two machines: only the database and Redis are shared.
+      const port = await freePort()
+      const dataDir = await makeDataDir()
+      const process = await startServiceProcess(['broker'], { DATA_DIR: dataDir, MQTT_PORT: String(port), MQTT_WS_PORT: '0', DATABASE_URL: at.databaseUrl ?? '', REDIS_URL: `redis://127.0.0.1:${started.port}`, BROKER_ID: id }, id)
+      brokers.push({ process, url: `mqtt://127.0.0.1:${port}`, dataDir })
+    }
   })
   afterAll(async () => {
-    await a?.stop()
-    await b?.stop()
+    for (const b of brokers) {
+      await b.process.stop()
+      await rm(b.dataDir, { recursive: true, force: true })
+    }
     await redis?.stop()
     await rm(redisDir, { recursive: true, force: true })
   })
 
-  it('a device added through one logs in on the other within 1 s, and its removal there closes its session on the other', async () => {
-    const pump: Credentials = await a.accounts.addDevice({ farm: 'pg-01', kind: 'pump', device: 'pg-01-pump' })
-    await waitFor(() => b.accounts.getDevice('pg-01-pump') !== undefined, { timeoutMs: 1_000, message: 'node B knows the device added on node A within 1 s' })
-    const client = await connectAs(urlOf(b), pump)
-    const live = watchClose(client)
-    expect(await publishOutcome(client, 'farm/pg-01/pump/pg-01-pump/telemetry', '{"seq":1}')).toBe('acked')
-    await a.accounts.removeDevice('pg-01-pump')
-    await waitFor(live.closed, { timeoutMs: 1_000, message: 'node B closed the removed device within 1 s' })
+  it('a device added through one process logs in on both brokers within 1 s; removed, both close its sessions within 1 s', async () => {
+    const pump = await addDevice(env.DATA_DIR ?? '', 'pg-01', 'pump', 'pg-01-pump', env)
+    const clients: MqttClient[] = []
+    for (const b of brokers) {
+      const client = await waitFor(() => connectAs(b.url, pump).catch(() => undefined), { timeoutMs: 1_000, message: `${b.url} accepts the added device within 1 s` })
+      clients.push(client)
+    }
+    const lives = clients.map(watchClose)
+    for (const client of clients) expect(await publishOutcome(client, 'farm/pg-01/pump/pg-01-pump/telemetry', '{"seq":1}')).toBe('acked')
+    const r = await runCli(['device', 'remove', '--id', 'pg-01-pump'], env)
+    expect(r.code, r.stderr).toBe(0)
+    await waitFor(() => lives.every((l) => l.closed()), { timeoutMs: 1_000, message: 'both brokers closed the removed device within 1 s' })
+    for (const b of brokers) await expect(connectAs(b.url, pump)).rejects.toThrow(/bad username or password/i)
   })
 })
 
