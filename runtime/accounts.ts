@@ -184,6 +184,11 @@ export class AccountStore {
     return pending.promise
   }
 
+  /** The write is kept: a failed read after it is left to the next poll, not reported as a failed write. */
+  private refreshAfterWrite(): Promise<void> {
+    return this.refresh(false).catch(() => undefined)
+  }
+
   private start(force: boolean): Promise<void> {
     const run: Promise<void> = this.readIfChanged(force).finally(() => {
       if (this.current === run) this.current = undefined
@@ -311,13 +316,13 @@ export class AccountStore {
       await Promise.all(made.slice(i, i + 8).map(async (m) => (m.hash = await hashSecret(m.password))))
     }
     await this.source.putDevices(made, replace, actor)
-    await this.refresh(false)
+    await this.refreshAfterWrite()
     return made.map(({ device, password }) => ({ username: device, password }))
   }
 
   async removeDevice(device: string, actor = this.actor): Promise<void> {
     await this.source.removeDevice(device, actor)
-    await this.refresh(false)
+    await this.refreshAfterWrite()
   }
 
   /** Adds or replaces a person's or service's account and returns its new password. */
@@ -326,7 +331,7 @@ export class AccountStore {
     const password = newSecret()
     const hash = await hashSecret(password)
     await this.source.setUser({ username, role, farms: farms === '*' ? '*' : [...farms], hash }, actor)
-    await this.refresh(false)
+    await this.refreshAfterWrite()
     return { username, password }
   }
 
@@ -339,7 +344,7 @@ export class AccountStore {
     const file = join(this.dataDir, 'credentials', `${name}.json`)
     return withLock(file, async () => {
       const saved = await readFile(file, 'utf8').then((t) => JSON.parse(t) as Credentials, () => undefined)
-      await this.refresh(false)
+      await this.refreshAfterWrite()
       const user = this.entries.get(name)
       if (saved && user && user.role === role && (await this.check(name, saved.password, user.hash))) return saved
       const creds = await this.setUser(name, role)
