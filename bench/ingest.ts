@@ -11,7 +11,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { cpus, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { AccountStore } from '../runtime/accounts.js'
+import { openOwnAccountStore } from '../registry/accounts-source.js'
+import type { AccountStore } from '../runtime/accounts.js'
 import { ROOT } from '../test/helpers/app.js'
 import { freePort } from '../test/helpers/daemon.js'
 import { type InfluxHandle, startInflux } from '../test/helpers/influx.js'
@@ -91,7 +92,7 @@ async function settle(pid: number | undefined, maxMs = 15_000): Promise<void> {
 
 async function register(accounts: AccountStore, farm: string, prefix: string, n: number): Promise<LoadDevice[]> {
   const ids = Array.from({ length: n }, (_, i) => `${prefix}-${String(i + 1).padStart(4, '0')}`)
-  const creds = await Promise.all(ids.map((device) => accounts.addDevice({ farm, kind: 'pump', device })))
+  const creds = await accounts.putDevices(ids.map((device) => ({ farm, kind: 'pump' as const, device })))
   return creds.map((c, i) => ({ farm, device: ids[i] as string, username: c.username, password: c.password }))
 }
 
@@ -213,7 +214,8 @@ async function main(): Promise<void> {
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }))
 
     log(`registering ${opts.devices * (opts.nodered ? 2 : 1)} devices`)
-    const accounts = await AccountStore.open(dataDir)
+    const accounts = await openOwnAccountStore({ dataDir })
+    cleanups.push(() => accounts.close())
     const ingDevices = await register(accounts, 'bench-ing', 'ing', opts.devices)
     const nrDevices = opts.nodered ? await register(accounts, 'bench-nr', 'nr', opts.devices) : []
     const noderedAccount = await accounts.setUser('nodered', 'service')

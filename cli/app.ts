@@ -5,18 +5,19 @@
  */
 import { mkdir } from 'node:fs/promises'
 import type { z } from 'zod'
-import { AccountStore } from '../runtime/accounts.js'
-import { CommonEnv, ConfigError, type Env, loadAll } from '../runtime/config.js'
+import { checkOverrides } from '../alerts/rules.js'
+import { openAccountStore } from '../registry/accounts-source.js'
+import { RegistryEnv } from '../registry/config.js'
+import { type Registry, openRegistry } from '../registry/index.js'
+import type { AccountStore } from '../runtime/accounts.js'
+import { CommonEnv, type Env, loadAll } from '../runtime/config.js'
 import { HealthRegistry, diskCheck } from '../runtime/health.js'
 import { createHttpServer, sendJson } from '../runtime/http.js'
 import { ReadingHub } from '../runtime/hub.js'
 import type { Logger } from '../runtime/logger.js'
 import { Metrics } from '../runtime/metrics.js'
-import { checkOverrides } from '../alerts/rules.js'
-import { RegistryEnv } from '../registry/config.js'
-import { openRegistry, type Registry } from '../registry/index.js'
-import { importOnFirstStart, legacyFiles } from './import.js'
 import { SERVICE_NAMES, type Service, type ServiceContext, type ServiceModule, type ServiceName } from '../runtime/service.js'
+import { importOnFirstStart } from './import.js'
 
 const LOADERS: Record<ServiceName, () => Promise<ServiceModule>> = {
   broker: async () => (await import('../broker/index.js')).brokerService as unknown as ServiceModule,
@@ -33,6 +34,7 @@ export interface App {
   metrics: Metrics
   hub: ReadingHub
   accounts: AccountStore
+  /** The registry this process opened (once): SQLite in DATA_DIR, or DATABASE_URL. */
   registry: Registry
 }
 
@@ -50,23 +52,36 @@ export async function loadModules(names: readonly ServiceName[]): Promise<Servic
 export async function startApp(names: readonly ServiceName[], opts: AppOptions): Promise<App> {
   const modules = await loadModules(names)
   // Every variable of every selected service is checked before anything starts.
-  const [common, ...configs] = loadAll([CommonEnv, ...modules.map((m) => m.env)] as readonly z.ZodType[], opts.env) as [
+  const [common, registryConfig, ...configs] = loadAll([CommonEnv, RegistryEnv, ...modules.map((m) => m.env)] as readonly z.ZodType[], opts.env) as [
     z.output<typeof CommonEnv>,
+    z.output<typeof RegistryEnv>,
     ...unknown[],
   ]
   const now = opts.now ?? Date.now
   const metrics = new Metrics()
   const hub = new ReadingHub(opts.log)
-  const accounts = await AccountStore.open(common.DATA_DIR)
   await mkdir(common.DATA_DIR, { recursive: true })
-  const registry = await openStartRegistry(common.DATA_DIR, opts, names.includes('alerts'))
+  const registry = await openRegistry({
+    dataDir: common.DATA_DIR,
+    databaseUrl: registryConfig.DATABASE_URL,
+    checkOverrides,
+    onIdleError: (err) => opts.log.warn({ err }, 'an idle registry connection failed'),
+  })
+  let accounts: AccountStore
+  try {
+    await importOnFirstStart(registry, common.DATA_DIR, opts.env, opts.log)
+    accounts = await openAccountStore(registry, { dataDir: common.DATA_DIR })
+  } catch (err) {
+    await registry.close()
+    throw err
+  }
+  opts.log.info({ registry: `${registry.dialect}: ${registry.location}`, schemaVersion: registry.schemaVersion }, 'registry open')
   const http = createHttpServer(opts.log.child({ svc: 'http' }))
   const running: Array<{ name: ServiceName; svc: Service }> = []
   const info: App['info'] = {}
   const started = Date.now()
 
   const health = new HealthRegistry()
-  await mkdir(common.DATA_DIR, { recursive: true })
   health.check('disk', diskCheck(common.DATA_DIR, common.HEALTH_DISK_MIN_FREE_MB * 1024 * 1024))
   // 503 with the reasons when degraded: a load balancer or Docker sees it without parsing JSON.
   http.add('GET', '/healthz', async (_req, res) => {
@@ -124,24 +139,4 @@ export async function startApp(names: readonly ServiceName[], opts: AppOptions):
   }
   opts.log.info({ services: running.map((r) => r.name), httpPort, mqttUrl }, 'started')
   return { close: closeAll, httpPort, info, metrics, hub, accounts, registry }
-}
-
-/** The process's one registry; an existing install's JSON files come in on its first start (logged). */
-async function openStartRegistry(dataDir: string, opts: AppOptions, alerts: boolean): Promise<Registry> {
-  const { DATABASE_URL } = RegistryEnv.parse(opts.env)
-  const registry = await openRegistry({ dataDir, databaseUrl: DATABASE_URL, checkOverrides, onIdleError: (err) => opts.log.warn({ err }, 'registry connection lost') })
-  try {
-    const imported = await importOnFirstStart(registry, legacyFiles(opts.env))
-    if (imported?.ok) opts.log.info({ counts: imported.counts, files: imported.files.map((f) => f.path), registry: registry.location }, 'first start: accounts.json and contacts.json imported into the registry')
-    else if (imported) {
-      const why = 'message' in imported ? imported.message : 'reasons' in imported ? imported.reasons.join('; ') : imported.issues.map((i) => `${i.field}: ${i.en}`).join('; ')
-      // Alerts without their contacts would reach nobody: that refuses to start, as a bad contacts.json always did.
-      if (alerts) throw new ConfigError(`first start: the old JSON files could not be imported into the registry (${why}); fix them, or run \`suanyang import\``)
-      opts.log.error({ reason: why }, 'first start: the old JSON files could not be imported; fix them and run `suanyang import`')
-    }
-  } catch (err) {
-    await registry.close()
-    throw err
-  }
-  return registry
 }

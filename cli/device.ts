@@ -1,12 +1,18 @@
 import { parseArgs } from 'node:util'
 import { KINDS, type Kind, isKind } from '../contracts/names.js'
-import { AccountError, AccountStore } from '../runtime/accounts.js'
-import { type CommandIo, commonConfig, fail } from './io.js'
+import { openAccountStore } from '../registry/accounts-source.js'
+import { AccountError } from '../runtime/accounts.js'
+import { createLogger } from '../runtime/logger.js'
+import { importOnFirstStart } from './import.js'
+import { type CommandIo, fail } from './io.js'
+import { actorOf, configFor, openCliRegistry } from './registry-io.js'
 
 const USAGE = `Usage:
   suanyang device add --farm F --kind ${KINDS.join('|')} --id D [--json]
   suanyang device list [--json]
   suanyang device remove --id D
+Devices are kept in the registry (SQLite in DATA_DIR, or DATABASE_URL); a running broker
+accepts a device added here, and drops one removed, within a second. --by NAME: who, for the audit log.
 `
 
 export async function deviceCommand(args: string[], io: CommandIo): Promise<number> {
@@ -17,6 +23,7 @@ export async function deviceCommand(args: string[], io: CommandIo): Promise<numb
       farm: { type: 'string' },
       kind: { type: 'string' },
       id: { type: 'string' },
+      by: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -26,8 +33,13 @@ export async function deviceCommand(args: string[], io: CommandIo): Promise<numb
     io.stdout.write(USAGE)
     return values.help ? 0 : 2
   }
-  const store = await AccountStore.open(commonConfig(io.env).DATA_DIR)
+  const registry = await openCliRegistry(io)
+  if (!registry) return 1
   try {
+    const { dataDir } = configFor(io.env)
+    // Before this command's own change: an old installation's files come in first, once.
+    await importOnFirstStart(registry, dataDir, io.env, createLogger('info', io.stderr))
+    const store = await openAccountStore(registry, { dataDir, actor: actorOf(values.by) })
     switch (action) {
       case 'add': {
         if (!values.farm || !values.kind || !values.id) return fail(io, `device add needs --farm, --kind and --id\n${USAGE}`)
@@ -65,5 +77,7 @@ export async function deviceCommand(args: string[], io: CommandIo): Promise<numb
   } catch (err) {
     if (err instanceof AccountError) return fail(io, err.message, 1)
     throw err
+  } finally {
+    await registry.close()
   }
 }

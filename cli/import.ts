@@ -1,20 +1,21 @@
 /**
  * `suanyang import`: today's accounts.json and contacts.json (and the LINE links made with
  * codes) into the registry, in one transaction with one audit row. Run again with the same
- * files it changes nothing and says so; run after the files changed (the services still write
- * accounts.json until they read the registry), it brings in the difference. It never deletes
- * and never touches the files.
+ * files it changes nothing and says so; run after the files changed, it brings in the
+ * difference. It never deletes and never touches the files. The services run it themselves on
+ * their first start (`importOnFirstStart`); after that only the registry is read.
  */
 import { createHash } from 'node:crypto'
-import { readFile, stat } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { loadFarms } from '../alerts/contacts.js'
 import { AlertsEnv } from '../alerts/config.js'
 import { AccountsFile } from '../runtime/accounts.js'
-import type { Env } from '../runtime/config.js'
 import type { Actor, Failure, Registry, Repositories, Result } from '../registry/index.js'
+import type { Env } from '../runtime/config.js'
+import type { Logger } from '../runtime/logger.js'
 import { type ImportPlan, type Planned, planImport } from './import-plan.js'
 import { fail, type CommandIo } from './io.js'
 import { actorOf, configFor, localeOf, openCliRegistry, printFailure } from './registry-io.js'
@@ -123,72 +124,80 @@ async function apply(r: Repositories, plan: ImportPlan, actor: Actor): Promise<R
   return { ok: true, value: counts, changed }
 }
 
-export interface LegacyFiles {
-  accountsPath: string
-  contactsPath: string
-  linksPath: string
+export interface ImportPaths {
+  dataDir: string
+  /** Default DATA_DIR/accounts.json. */
+  accounts?: string | undefined
+  /** The alerts' contacts file, resolved against DATA_DIR. */
+  contacts: string
 }
 
 export type ImportOutcome =
   | { ok: true; changed: boolean; counts: Counts; files: SourceFile[] }
+  | { ok: false; reason: 'conflict'; issues: string[] }
   | { ok: false; reason: 'unreadable'; message: string }
-  | { ok: false; reason: 'conflict'; reasons: string[] }
-  | (Failure & { ok: false })
+  | Failure
 
-/** Reads the old files and writes what they hold into the registry, in one transaction (the command and the first start share it). */
-export async function importFiles(registry: Registry, paths: LegacyFiles, actor: Actor): Promise<ImportOutcome> {
-  const accountsSource = await readSource(paths.accountsPath)
-  const contactsSource = await readSource(paths.contactsPath)
-  const linksSource = await readSource(paths.linksPath)
+/** Reads the files and brings what they hold into the registry: one transaction, one audit row. */
+export async function importFiles(registry: Registry, paths: ImportPaths, actor: Actor): Promise<ImportOutcome> {
+  const accountsSource = await readSource(resolve(paths.accounts ?? join(paths.dataDir, 'accounts.json')))
+  const contactsPath = resolve(paths.dataDir, paths.contacts)
+  const contactsSource = await readSource(contactsPath)
+  const linksSource = await readSource(join(paths.dataDir, 'alerts', 'state.json'))
+
   let accounts: AccountsFile | undefined
   try {
     accounts = accountsSource.text === undefined ? undefined : AccountsFile.parse(JSON.parse(accountsSource.text))
   } catch (err) {
     return { ok: false, reason: 'unreadable', message: `${accountsSource.file.path}: ${(err as Error).message}` }
   }
-  const farms = await loadFarms(paths.contactsPath)
+  const farms = await loadFarms(contactsPath)
   if (!farms.ok) return { ok: false, reason: 'unreadable', message: farms.reason }
   const links = linksSource.text === undefined ? {} : LinksFile.parse(JSON.parse(linksSource.text)).links
 
   const planned = planImport({ accounts, contacts: farms.farms.fromFile ? farms.farms.file : undefined, lineLinks: links })
-  if (!planned.ok) return { ok: false, reason: 'conflict', reasons: planned.reasons }
+  if (!planned.ok) return { ok: false, reason: 'conflict', issues: planned.reasons }
+
   const files = [accountsSource.file, contactsSource.file, linksSource.file].filter((f) => f.sha256 !== null)
   const result = await registry.atomically(async (r) => {
     const applied = await apply(r, planned.plan, actor)
     if (applied.ok && applied.changed) await r.audit.record(actor, 'registry.import', 'registry', { files, counts: applied.value })
     return applied
   })
-  if (!result.ok) return result
-  return { ok: true, changed: result.changed, counts: result.value, files }
-}
-
-/** Where the old files are, from the environment as the services read it. */
-export function legacyFiles(env: Env): LegacyFiles {
-  const { dataDir } = configFor(env)
-  const contactsName = AlertsEnv.shape.ALERTS_CONTACTS_FILE.parse(env.ALERTS_CONTACTS_FILE || undefined)
-  return { accountsPath: join(dataDir, 'accounts.json'), contactsPath: resolve(dataDir, contactsName), linksPath: join(dataDir, 'alerts', 'state.json') }
+  return result.ok ? { ok: true, changed: result.changed, counts: result.value, files } : result
 }
 
 /**
- * First start of an existing install (issue 14): a registry that has never been written to
- * (no audit row at all) and an accounts.json or contacts.json beside it gets them imported,
- * once. Afterwards the registry has rows, so the files are never read again. Returns what was done.
+ * The first start of an installation that still has accounts.json or contacts.json: a registry
+ * that was never imported into gets them, once (logged), even if something (`suanyang sim`,
+ * `farm add`) wrote to it before. A start with nothing to import leaves a `registry.first-start`
+ * row, so the files are not looked at again: afterwards the registry is the only source.
+ * Several processes starting at once on one PostgreSQL: one imports, the others collide on its
+ * rows (refused as existing, or a constraint error) and find the import row afterwards, which is
+ * all a first start needs. Returns what this process imported, undefined when it had nothing to do.
  */
-export async function importOnFirstStart(registry: Registry, paths: LegacyFiles): Promise<ImportOutcome | undefined> {
-  if ((await registry.audit.latestId()) > 0) return undefined
-  const present = await Promise.all([paths.accountsPath, paths.contactsPath].map((p) => stat(p).then(() => true, () => false)))
-  if (!present.some(Boolean)) return undefined
-  // Several processes starting at once on one PostgreSQL: one imports, the others collide on its
-  // rows (refused as existing, or a constraint error). The registry is no longer empty then, and
-  // that is all a first start needs.
-  const importedElsewhere = async () => (await registry.audit.latestId()) > 0
+export async function importOnFirstStart(registry: Registry, dataDir: string, env: Env, log: Logger): Promise<ImportOutcome | undefined> {
+  // Both `registry.import` and `registry.first-start` rows have the target `registry`.
+  const imported = async () => (await registry.audit.list({ target: 'registry', limit: 1 })).length > 0
+  if (await imported()) return undefined
+  const contacts = AlertsEnv.shape.ALERTS_CONTACTS_FILE.parse(env.ALERTS_CONTACTS_FILE || undefined)
+  const actor = { who: 'first-start', how: 'system' } as const
+  let outcome: ImportOutcome
   try {
-    const outcome = await importFiles(registry, paths, { who: 'first-start', how: 'system' })
-    return !outcome.ok && (await importedElsewhere()) ? undefined : outcome
+    outcome = await importFiles(registry, { dataDir, contacts }, actor)
   } catch (err) {
-    if (await importedElsewhere()) return undefined
+    if (await imported()) return undefined
     throw err
   }
+  if (outcome.ok) {
+    if (!outcome.changed) await registry.audit.record(actor, 'registry.first-start', 'registry', { files: outcome.files })
+    if (outcome.changed) log.info({ counts: outcome.counts, files: outcome.files.map((f) => f.path), registry: registry.location }, 'imported the old account and contact files into the registry (first start)')
+    return outcome
+  }
+  if (await imported()) return undefined
+  const detail = outcome.reason === 'conflict' ? outcome.issues : outcome.reason === 'unreadable' ? [outcome.message] : outcome.issues.map((i) => `${i.field}: ${i.en}`)
+  // Nothing was imported: starting with an empty registry would lock every device out.
+  throw new Error(`importing the old files into the registry failed (${outcome.reason}), fix them or run suanyang import: ${detail.join('; ')}`)
 }
 
 export async function importCommand(args: string[], io: CommandIo): Promise<number> {
@@ -209,28 +218,21 @@ export async function importCommand(args: string[], io: CommandIo): Promise<numb
   }
   const locale = localeOf(values.lang, io.env)
   if (!locale) return fail(io, '--lang must be th or en')
-  const defaults = legacyFiles(io.env)
   const { dataDir } = configFor(io.env)
-  const paths: LegacyFiles = {
-    accountsPath: resolve(values.accounts ?? defaults.accountsPath),
-    contactsPath: values.contacts === undefined ? defaults.contactsPath : resolve(dataDir, values.contacts),
-    linksPath: defaults.linksPath,
-  }
-  const actor = actorOf(values.by)
+  const contactsName = AlertsEnv.shape.ALERTS_CONTACTS_FILE.parse(io.env.ALERTS_CONTACTS_FILE || undefined)
   const registry = await openCliRegistry(io)
   if (!registry) return 1
   try {
-    const result = await importFiles(registry, paths, actor)
+    const result = await importFiles(registry, { dataDir, accounts: values.accounts, contacts: values.contacts ?? contactsName }, actorOf(values.by))
     if (!result.ok && result.reason === 'unreadable') return fail(io, result.message)
     if (!result.ok && result.reason === 'conflict') {
-      if (values.json) io.stderr.write(`${JSON.stringify({ ok: false, reason: 'conflict', issues: result.reasons })}\n`)
-      else io.stderr.write(`${TEXT[locale].conflict}\n${result.reasons.map((r) => `  ${r}`).join('\n')}\n`)
+      if (values.json) io.stderr.write(`${JSON.stringify({ ok: false, reason: 'conflict', issues: result.issues })}\n`)
+      else io.stderr.write(`${TEXT[locale].conflict}\n${result.issues.map((r) => `  ${r}`).join('\n')}\n`)
       return 2
     }
-    if (!result.ok) return printFailure(io, result as Failure, locale, values.json)
-    const { files } = result
+    if (!result.ok) return printFailure(io, result, locale, values.json)
     const where = `${registry.dialect}: ${registry.location}`
-    if (values.json) io.stdout.write(`${JSON.stringify({ ok: true, changed: result.changed, counts: result.counts, files, registry: where })}\n`)
+    if (values.json) io.stdout.write(`${JSON.stringify({ ok: true, changed: result.changed, counts: result.counts, files: result.files, registry: where })}\n`)
     else if (!result.changed) io.stdout.write(`${fill(TEXT[locale].nothing, { where })}\n`)
     else {
       const lines = RECORDS.map((kind) => fill(TEXT[locale].line, { kind: RECORD_NAMES[locale][kind], ...result.counts[kind] }))

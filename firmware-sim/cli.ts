@@ -5,17 +5,18 @@
 import { parseArgs } from 'node:util'
 import { describeIssues } from '../contracts/decode.js'
 import { FAULT_SCENARIOS, type FaultScenario } from '../contracts/sim-control.js'
-import { AccountStore } from '../runtime/accounts.js'
-import { CommonEnv } from '../runtime/config.js'
+import { openAccountStore } from '../registry/accounts-source.js'
 import { RegistryEnv } from '../registry/config.js'
-import { openRegistry } from '../registry/index.js'
+import { CommonEnv } from '../runtime/config.js'
+import { openRegistry, type Registry } from '../registry/index.js'
+import type { AccountStore } from '../runtime/accounts.js'
 import type { Logger } from '../runtime/logger.js'
 import { SimEnv } from './config.js'
 import { startControl } from './control.js'
 import { Engine, MAX_SPEED } from './engine.js'
 import type { TimedFault } from './run.js'
 import { parseAt } from './scenario.js'
-import { planFleet, registerDevices } from './setup.js'
+import { type FleetPlan, planFleet, registerDevices } from './setup.js'
 import { markTrainingFarms, watchTraining } from './training.js'
 import { mqttTransport } from './transport-mqtt.js'
 
@@ -167,9 +168,21 @@ export async function simCommand(argv: string[], io: SimIo): Promise<number> {
     io.stdout.write(`suanyang sim: ${planned.reason}\n`)
     return 2
   }
-  const { farms, faults } = planned.plan
+  // The fleet is registered in the registry the broker reads (DATABASE_URL, else SQLite in DATA_DIR),
+  // where the training flags live too.
+  const registry = await openRegistry({ dataDir: a.dataDir, databaseUrl: a.databaseUrl })
+  let accounts: AccountStore | undefined
+  try {
+    accounts = a.anonymous ? undefined : await openAccountStore(registry, { dataDir: a.dataDir, actor: { who: 'sim', how: 'system' } })
+    return await runFleet(a, planned.plan, accounts, registry, io)
+  } finally {
+    await accounts?.close()
+    await registry.close()
+  }
+}
+
+async function runFleet(a: SimArgs, { farms, faults }: FleetPlan, accounts: AccountStore | undefined, registry: Registry, io: SimIo): Promise<number> {
   const log = io.log
-  const accounts = a.anonymous ? undefined : await AccountStore.open(a.dataDir)
   const passwords = accounts ? await registerDevices(accounts, farms, a.dataDir, log) : undefined
   const transport = mqttTransport({ url: a.url, passwordOf: (d) => passwords?.get(d), log })
   const engine = new Engine({ farms, seed: a.seed, startMs: a.startMs, speed: a.speed, transport, log, faults, bufferCapacity: a.buffer })
@@ -187,7 +200,6 @@ export async function simCommand(argv: string[], io: SimIo): Promise<number> {
   }
 
   // Training farms live in the registry (issue 14): --training sets the flag there, the state follows it.
-  const registry = await openRegistry({ dataDir: a.dataDir, databaseUrl: a.databaseUrl })
   await markTrainingFarms(registry, farms, log)
   const control = startControl({ url: a.url, credentials: accounts ? await accounts.serviceCredentials('sim') : undefined, fleet: engine.fleet, log, clientId: 'sim' })
   engine.fleet.onFaultsChanged = () => control.publishState()
@@ -198,7 +210,6 @@ export async function simCommand(argv: string[], io: SimIo): Promise<number> {
   await untilStopped(a.forMs)
   training.close()
   await control.close()
-  await registry.close()
   await engine.close(true)
   io.stdout.write('simulator stopped\n')
   return 0

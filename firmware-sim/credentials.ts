@@ -1,5 +1,5 @@
 /**
- * The simulated devices' broker accounts. Registered through the AccountStore like real devices
+ * The simulated devices' broker accounts, in the registry through the AccountStore like real devices
  * (only hashes there); the simulator keeps the plaintext passwords it was given in
  * `DATA_DIR/sim/credentials.json` (mode 0600). A device that exists without a saved password that
  * still works, or under another farm or kind, is removed and added again.
@@ -42,7 +42,7 @@ export async function ensureDeviceAccounts(accounts: AccountStore, devices: read
     }
     toRegister.push(d)
   }
-  // One write of the accounts file for the whole fleet (5,000 devices: seconds, not minutes).
+  // One registry transaction for the whole fleet (5,000 devices: seconds, not minutes).
   const created = await accounts.putDevices(toRegister)
   for (const [i, d] of toRegister.entries()) saved[d.device] = (created[i] as { password: string }).password
   if (toRegister.length > 0) {

@@ -76,4 +76,14 @@ export class AuditLog {
     const row = await this.q().get<{ id: unknown }>('SELECT MAX(id) AS id FROM audit_log')
     return num(row?.id) ?? 0
   }
+
+  /**
+   * The newest id and how many entries lie above `sinceId`. On PostgreSQL ids are handed out
+   * before commit, so a slow transaction can commit a lower id after a higher one was read; the
+   * count above a recent id still moves when it lands, where `latestId()` alone would not.
+   */
+  async since(sinceId: number): Promise<{ latestId: number; count: number }> {
+    const row = await this.q().get<{ id: unknown; n: unknown }>('SELECT MAX(id) AS id, COUNT(*) AS n FROM audit_log WHERE id > $1', [sinceId])
+    return { latestId: num(row?.id) ?? sinceId, count: Number(row?.n ?? 0) }
+  }
 }

@@ -1,12 +1,13 @@
 /**
  * MQTT accounts: devices (username = device id) and people or services (viewer, operator,
- * service). Kept in `DATA_DIR/accounts.json` with scrypt hashes only. The broker watches the
- * file, so a device added with `suanyang device add` connects without a restart, and one removed
- * (or given a new secret) loses its open connections at once (`isCurrent`, `onChange`).
+ * service). They live in the registry (issue 14, registry/accounts-source.ts); this store keeps
+ * an in-memory snapshot of them, so a login and `isProven` cost a map lookup, never a query.
+ * The snapshot is read again when the registry's change counter moves (polled, `watch`) and at
+ * once after a write made here; `onChange` then tells the broker, which closes the sessions of
+ * accounts removed or given a new secret (`isCurrent`). Only scrypt hashes are kept anywhere.
  */
 import { createHash } from 'node:crypto'
-import { type FSWatcher, watch } from 'node:fs'
-import { readFile, stat } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { ID_PATTERN, KINDS, type Kind } from '../contracts/names.js'
@@ -15,6 +16,7 @@ import { DUMMY_HASH, hashSecret, newSecret, safeEqual, verifySecret } from './se
 
 export const ROLES = ['device', 'service', 'viewer', 'operator'] as const
 export type Role = (typeof ROLES)[number]
+export type UserRole = 'service' | 'viewer' | 'operator'
 
 /** Farms a person may see or command: a list, or every farm. */
 export type FarmScope = readonly string[] | '*'
@@ -36,7 +38,7 @@ const UserRecord = z.object({
   hash: z.string(),
   createdAt: z.string(),
 })
-/** The file's shape; `suanyang import` reads it into the registry (issue 14). */
+/** The old `DATA_DIR/accounts.json`: read once by `suanyang import` (and the import on first start). */
 export const AccountsFile = z.object({
   version: z.literal(1),
   devices: z.record(z.string(), DeviceRecord),
@@ -57,8 +59,61 @@ export interface Credentials {
   password: string
 }
 
-const empty = (): AccountsFile => ({ version: 1, devices: {}, users: {} })
+/** Who makes a change, for the registry's audit row. */
+export interface AccountActor {
+  who: string
+  how: 'cli' | 'api' | 'console' | 'line' | 'system'
+}
+
+export interface AccountSnapshot {
+  devices: ReadonlyArray<DeviceAccount & { hash: string }>
+  users: ReadonlyArray<{ username: string; role: UserRole; farms: FarmScope; hash: string; createdAt: string }>
+}
+
+export interface DeviceWrite {
+  farm: string
+  kind: Kind
+  device: string
+  hash: string
+}
+
+/**
+ * Where the accounts are kept (the registry). Each write is one transaction with its audit
+ * rows; a refusal throws an AccountError and writes nothing.
+ */
+export interface AccountSource {
+  /** Moves whenever an account may have changed (the registry's change counter). */
+  mark(): Promise<string>
+  load(): Promise<AccountSnapshot>
+  /** `replace`: an existing device gets the new farm, kind and hash; else it is refused as EXISTS. */
+  putDevices(list: readonly DeviceWrite[], replace: boolean, actor: AccountActor): Promise<void>
+  removeDevice(device: string, actor: AccountActor): Promise<void>
+  setUser(user: { username: string; role: UserRole; farms: FarmScope; hash: string }, actor: AccountActor): Promise<void>
+  close?(): Promise<void>
+}
+
+type Entry =
+  | { role: 'device'; farm: string; kind: Kind; hash: string; createdAt: string }
+  | { role: UserRole; farms: FarmScope; hash: string; createdAt: string }
+
 const digest = (s: string) => createHash('sha256').update(s).digest('hex')
+
+/** What an identity rests on: the account's secret (its hash) and everything the identity holds. */
+const tagOf = (e: Entry | undefined): string | undefined =>
+  e && (e.role === 'device' ? JSON.stringify(['device', e.farm, e.kind, e.hash]) : JSON.stringify([e.role, e.farms, e.hash]))
+
+function toEntries(s: AccountSnapshot): Map<string, Entry> {
+  const m = new Map<string, Entry>()
+  for (const d of s.devices) m.set(d.device, { role: 'device', farm: d.farm, kind: d.kind, hash: d.hash, createdAt: d.createdAt })
+  for (const u of s.users) if (!m.has(u.username)) m.set(u.username, { role: u.role, farms: u.farms, hash: u.hash, createdAt: u.createdAt })
+  return m
+}
+
+function differs(a: ReadonlyMap<string, Entry>, b: ReadonlyMap<string, Entry>): boolean {
+  if (a.size !== b.size) return true
+  for (const [k, e] of a) if (tagOf(e) !== tagOf(b.get(k))) return true
+  return false
+}
 
 export class AccountError extends Error {
   constructor(
@@ -69,89 +124,105 @@ export class AccountError extends Error {
   }
 }
 
+export interface AccountStoreOptions {
+  /** DATA_DIR: where `serviceCredentials` keeps this installation's service passwords. */
+  dataDir: string
+  /** Who the writes are made by unless a call says otherwise. */
+  actor?: AccountActor
+}
+
 export class AccountStore {
-  private data: AccountsFile = empty()
-  private mtimeMs = -1
-  private checkedAt = 0
+  private entries = new Map<string, Entry>()
+  private seenMark: string | undefined
   /** username -> hash string + digest of a password already proven by scrypt. */
   private readonly verified = new Map<string, { hash: string; digest: string }>()
   /** Every identity authenticate() gave out -> the account as it was then (see tagOf). */
   private readonly issued = new WeakMap<Identity, string>()
   private readonly listeners = new Set<() => void>()
+  private readonly actor: AccountActor
+  readonly dataDir: string
+  /** The read running now, and the one queued after it (a caller's write may postdate the running read). */
+  private current: Promise<void> | undefined
+  private pending: { promise: Promise<void>; force: boolean } | undefined
 
   private constructor(
-    readonly path: string,
-    readonly dataDir: string,
-  ) {}
+    private readonly source: AccountSource,
+    opts: AccountStoreOptions,
+  ) {
+    this.dataDir = opts.dataDir
+    this.actor = opts.actor ?? { who: 'system', how: 'system' }
+  }
 
-  static async open(dataDir: string): Promise<AccountStore> {
-    const store = new AccountStore(join(dataDir, 'accounts.json'), dataDir)
-    await store.reload()
+  static async open(source: AccountSource, opts: AccountStoreOptions): Promise<AccountStore> {
+    const store = new AccountStore(source, opts)
+    await store.refresh(true)
     return store
   }
 
-  /** Re-reads the file if it changed on disk. `force` skips the once-a-second throttle. */
-  async reload(force = true): Promise<void> {
-    const now = Date.now()
-    if (!force && now - this.checkedAt < 1_000) return
-    // Concurrent callers share one read: a second caller must not see the new mtime with the old data.
-    this.reloading ??= this.readIfChanged().finally(() => {
-      this.reloading = undefined
+  /**
+   * Reads the snapshot again when the change counter moved (`force`: read it whatever the
+   * counter says). Calls made while a read runs wait for one that starts after theirs.
+   */
+  reload(force = false): Promise<void> {
+    return this.refresh(force)
+  }
+
+  private refresh(force: boolean): Promise<void> {
+    if (this.pending) {
+      this.pending.force ||= force
+      return this.pending.promise
+    }
+    if (!this.current) return this.start(force)
+    const pending = { force, promise: Promise.resolve() }
+    pending.promise = this.current
+      .catch(() => undefined)
+      .then(() => {
+        this.pending = undefined
+        return this.start(pending.force)
+      })
+    this.pending = pending
+    return pending.promise
+  }
+
+  /** The write is kept: a failed read after it is left to the next poll, not reported as a failed write. */
+  private refreshAfterWrite(): Promise<void> {
+    return this.refresh(false).catch(() => undefined)
+  }
+
+  private start(force: boolean): Promise<void> {
+    const run: Promise<void> = this.readIfChanged(force).finally(() => {
+      if (this.current === run) this.current = undefined
     })
-    await this.reloading
-    this.checkedAt = now
+    this.current = run
+    return run
   }
 
-  private reloading: Promise<void> | undefined
-
-  private async readIfChanged(): Promise<void> {
-    const mtimeMs = await stat(this.path).then((s) => s.mtimeMs, () => 0)
-    if (mtimeMs === this.mtimeMs) return
-    this.data = mtimeMs === 0 ? empty() : AccountsFile.parse(JSON.parse(await readFile(this.path, 'utf8')))
-    this.mtimeMs = mtimeMs
-    this.changed()
+  private async readIfChanged(force: boolean): Promise<void> {
+    // The mark before the data: a change committed after it moves the mark again.
+    const mark = await this.source.mark()
+    if (!force && mark === this.seenMark) return
+    const next = toEntries(await this.source.load())
+    this.seenMark = mark
+    if (!differs(this.entries, next)) return
+    this.entries = next
+    for (const [name, known] of this.verified) if (next.get(name)?.hash !== known.hash) this.verified.delete(name)
+    for (const listener of this.listeners) listener()
   }
 
-  /** `listener` runs after every change of the accounts (read from disk or written here). */
+  /** `listener` runs after every refresh that changed an account (here or in another process). */
   onChange(listener: () => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }
 
-  private changed(): void {
-    for (const listener of this.listeners) listener()
-  }
-
   /**
-   * Re-reads the file as soon as it changes (inotify on DATA_DIR), and every `pollMs` in case
-   * the change is not reported (network file systems). Returns a function that stops it.
+   * Polls the change counter every `pollMs` (one cheap query; the snapshot is read only when
+   * it moved). Returns a function that stops it.
    */
-  watch(onError: (err: unknown) => void, pollMs = 1_000): () => void {
-    const refresh = () => void this.reload(true).catch(onError)
-    let watcher: FSWatcher | undefined
-    try {
-      // The directory, not the file: an atomic write replaces the file (a new inode) by rename.
-      watcher = watch(this.dataDir, { persistent: false }, (_event, name) => {
-        if (name === null || name.startsWith('accounts.json')) refresh()
-      })
-      watcher.on('error', onError)
-    } catch (err) {
-      onError(err) // polling alone
-    }
-    const timer = setInterval(refresh, pollMs)
+  watch(onError: (err: unknown) => void, pollMs = 250): () => void {
+    const timer = setInterval(() => void this.refresh(false).catch(onError), pollMs)
     timer.unref()
-    return () => {
-      watcher?.close()
-      clearInterval(timer)
-    }
-  }
-
-  /** What an identity rests on: the account's secret (its hash) and everything the identity holds. */
-  private tagOf(username: string): string | undefined {
-    const device = this.data.devices[username]
-    if (device) return JSON.stringify(['device', device.farm, device.kind, device.hash])
-    const user = this.data.users[username]
-    return user && JSON.stringify([user.role, user.farms, user.hash])
+    return () => clearInterval(timer)
   }
 
   /**
@@ -160,29 +231,31 @@ export class AccountStore {
    */
   isCurrent(identity: Identity): boolean {
     const tag = this.issued.get(identity)
-    return tag !== undefined && tag === this.tagOf(identity.username)
+    return tag !== undefined && tag === tagOf(this.entries.get(identity.username))
   }
 
   /** The identity for a username and password, or undefined. Never throws for bad input. */
   async authenticate(username: string, password: string): Promise<Identity | undefined> {
-    await this.reload(false)
-    if (!this.data.devices[username] && !this.data.users[username]) await this.reload(true)
-    const device = this.data.devices[username]
-    const user = this.data.users[username]
-    const hash = device?.hash ?? user?.hash
-    const tag = this.tagOf(username)
+    // A name not in the snapshot may have been added a moment ago (another process): one look
+    // at the change counter, shared by every caller meanwhile, so a storm of unknown names
+    // costs one query at a time, not one each. Known accounts never wait for the database.
+    // The registry unreachable: answer from the snapshot (known devices keep logging in).
+    if (!this.entries.has(username)) await this.refresh(false).catch(() => undefined)
+    const entry = this.entries.get(username)
+    const tag = tagOf(entry)
     // An unknown account costs the same scrypt work and gets the same answer as a wrong
     // password: the time to the answer must not tell which device ids exist (issue 13).
-    const ok = await this.check(username, password, hash ?? DUMMY_HASH)
-    if (!ok || hash === undefined || tag === undefined) return undefined
+    const ok = await this.check(username, password, entry?.hash ?? DUMMY_HASH)
+    if (!ok || entry === undefined || tag === undefined) return undefined
     // Changed while the password was being checked: the check was against the old secret.
-    if (this.tagOf(username) !== tag) return undefined
-    const identity: Identity | undefined = device
-      ? { role: 'device', username, farm: device.farm, kind: device.kind, device: username }
-      : user?.role === 'service'
-        ? { role: 'service', username }
-        : user && { role: user.role, username, farms: user.farms }
-    if (identity) this.issued.set(identity, tag)
+    if (tagOf(this.entries.get(username)) !== tag) return undefined
+    const identity: Identity =
+      entry.role === 'device'
+        ? { role: 'device', username, farm: entry.farm, kind: entry.kind, device: username }
+        : entry.role === 'service'
+          ? { role: 'service', username }
+          : { role: entry.role, username, farms: entry.farms }
+    this.issued.set(identity, tag)
     return identity
   }
 
@@ -193,8 +266,7 @@ export class AccountStore {
   isProven(username: string, password: string): boolean {
     const known = this.verified.get(username)
     if (known === undefined) return false
-    const hash = this.data.devices[username]?.hash ?? this.data.users[username]?.hash
-    return known.hash === hash && safeEqual(known.digest, digest(password))
+    return known.hash === this.entries.get(username)?.hash && safeEqual(known.digest, digest(password))
   }
 
   private async check(username: string, password: string, hash: string): Promise<boolean> {
@@ -208,72 +280,58 @@ export class AccountStore {
   }
 
   listDevices(): DeviceAccount[] {
-    return Object.entries(this.data.devices)
-      .map(([device, r]) => ({ farm: r.farm, kind: r.kind, device, createdAt: r.createdAt }))
-      .sort((a, b) => a.farm.localeCompare(b.farm) || a.device.localeCompare(b.device))
+    const out: DeviceAccount[] = []
+    for (const [device, e] of this.entries) if (e.role === 'device') out.push({ farm: e.farm, kind: e.kind, device, createdAt: e.createdAt })
+    return out.sort((a, b) => a.farm.localeCompare(b.farm) || a.device.localeCompare(b.device))
   }
 
   getDevice(device: string): DeviceAccount | undefined {
-    const r = this.data.devices[device]
-    return r && { farm: r.farm, kind: r.kind, device, createdAt: r.createdAt }
+    const e = this.entries.get(device)
+    return e?.role === 'device' ? { farm: e.farm, kind: e.kind, device, createdAt: e.createdAt } : undefined
   }
 
   /** Registers a device and returns its password: shown once, only the hash is kept. */
-  async addDevice(at: { farm: string; kind: Kind; device: string }): Promise<Credentials> {
-    if (!ID_PATTERN.test(at.farm)) throw new AccountError('INVALID', `invalid farm id "${at.farm}"`)
-    if (!ID_PATTERN.test(at.device)) throw new AccountError('INVALID', `invalid device id "${at.device}"`)
-    const password = newSecret()
-    const hash = await hashSecret(password)
-    await this.update((data) => {
-      if (data.devices[at.device] || data.users[at.device]) {
-        throw new AccountError('EXISTS', `device or user "${at.device}" already exists`)
-      }
-      data.devices[at.device] = { farm: at.farm, kind: at.kind, hash, createdAt: new Date().toISOString() }
-    })
-    return { username: at.device, password }
+  async addDevice(at: { farm: string; kind: Kind; device: string }, actor = this.actor): Promise<Credentials> {
+    const [creds] = await this.writeDevices([at], false, actor)
+    return creds as Credentials
   }
 
   /**
    * Registers many devices at once, replacing any that exist (new passwords): hashes in parallel
-   * and writes the file once. For simulated fleets and bulk provisioning.
+   * and writes them in one transaction. For simulated fleets and bulk provisioning.
    */
-  async putDevices(list: ReadonlyArray<{ farm: string; kind: Kind; device: string }>): Promise<Credentials[]> {
+  putDevices(list: ReadonlyArray<{ farm: string; kind: Kind; device: string }>, actor = this.actor): Promise<Credentials[]> {
+    return this.writeDevices(list, true, actor)
+  }
+
+  private async writeDevices(list: ReadonlyArray<{ farm: string; kind: Kind; device: string }>, replace: boolean, actor: AccountActor): Promise<Credentials[]> {
     for (const at of list) {
-      if (!ID_PATTERN.test(at.farm) || !ID_PATTERN.test(at.device)) throw new AccountError('INVALID', `invalid id in ${at.farm}/${at.device}`)
+      if (!ID_PATTERN.test(at.farm)) throw new AccountError('INVALID', `invalid farm id "${at.farm}"`)
+      if (!ID_PATTERN.test(at.device)) throw new AccountError('INVALID', `invalid device id "${at.device}"`)
     }
-    const made = list.map((at) => ({ at, password: newSecret(), hash: '' }))
+    if (list.length === 0) return []
+    const made = list.map((at) => ({ ...at, password: newSecret(), hash: '' }))
     // scrypt runs on libuv's thread pool: a few at a time keeps memory bounded (16 MiB each).
     for (let i = 0; i < made.length; i += 8) {
       await Promise.all(made.slice(i, i + 8).map(async (m) => (m.hash = await hashSecret(m.password))))
     }
-    await this.update((data) => {
-      for (const { at, hash } of made) {
-        if (data.users[at.device]) throw new AccountError('EXISTS', `"${at.device}" is a user`)
-        data.devices[at.device] = { farm: at.farm, kind: at.kind, hash, createdAt: new Date().toISOString() }
-      }
-    })
-    for (const { at } of made) this.verified.delete(at.device)
-    return made.map(({ at, password }) => ({ username: at.device, password }))
+    await this.source.putDevices(made, replace, actor)
+    await this.refreshAfterWrite()
+    return made.map(({ device, password }) => ({ username: device, password }))
   }
 
-  async removeDevice(device: string): Promise<void> {
-    await this.update((data) => {
-      if (!data.devices[device]) throw new AccountError('NOT_FOUND', `no device "${device}"`)
-      delete data.devices[device]
-    })
-    this.verified.delete(device)
+  async removeDevice(device: string, actor = this.actor): Promise<void> {
+    await this.source.removeDevice(device, actor)
+    await this.refreshAfterWrite()
   }
 
   /** Adds or replaces a person's or service's account and returns its new password. */
-  async setUser(username: string, role: 'service' | 'viewer' | 'operator', farms: FarmScope = '*'): Promise<Credentials> {
+  async setUser(username: string, role: UserRole, farms: FarmScope = '*', actor = this.actor): Promise<Credentials> {
     if (!ID_PATTERN.test(username)) throw new AccountError('INVALID', `invalid username "${username}"`)
     const password = newSecret()
     const hash = await hashSecret(password)
-    await this.update((data) => {
-      if (data.devices[username]) throw new AccountError('EXISTS', `"${username}" is a device`)
-      data.users[username] = { role, farms: farms === '*' ? '*' : [...farms], hash, createdAt: new Date().toISOString() }
-    })
-    this.verified.delete(username)
+    await this.source.setUser({ username, role, farms: farms === '*' ? '*' : [...farms], hash }, actor)
+    await this.refreshAfterWrite()
     return { username, password }
   }
 
@@ -282,12 +340,12 @@ export class AccountStore {
    * a shared DATA_DIR volume): kept in clear in `DATA_DIR/credentials/{name}.json` (mode 0600),
    * created with the account on first use.
    */
-  async serviceCredentials(name: string, role: 'service' | 'viewer' | 'operator' = 'service'): Promise<Credentials> {
+  async serviceCredentials(name: string, role: UserRole = 'service'): Promise<Credentials> {
     const file = join(this.dataDir, 'credentials', `${name}.json`)
     return withLock(file, async () => {
       const saved = await readFile(file, 'utf8').then((t) => JSON.parse(t) as Credentials, () => undefined)
-      await this.reload(true)
-      const user = this.data.users[name]
+      await this.refreshAfterWrite()
+      const user = this.entries.get(name)
       if (saved && user && user.role === role && (await this.check(name, saved.password, user.hash))) return saved
       const creds = await this.setUser(name, role)
       await writeFileAtomic(file, JSON.stringify(creds))
@@ -295,15 +353,9 @@ export class AccountStore {
     })
   }
 
-  private async update(change: (data: AccountsFile) => void): Promise<void> {
-    await withLock(this.path, async () => {
-      await this.reload(true)
-      const next = structuredClone(this.data)
-      change(next)
-      await writeFileAtomic(this.path, `${JSON.stringify(next, null, 2)}\n`)
-      this.data = next
-      this.mtimeMs = -1 // our own write: re-stat next time
-      this.changed()
-    })
+  async close(): Promise<void> {
+    await this.pending?.promise.catch(() => undefined)
+    await this.current?.catch(() => undefined)
+    await this.source.close?.()
   }
 }

@@ -12,7 +12,8 @@ import { AlertsHarness } from '../alerts/testing/harness.js'
 import { LineStub } from '../alerts/testing/line-stub.js'
 import { FARM, pump } from '../alerts/testing/readings.js'
 import { checkOverrides } from '../alerts/rules.js'
-import { importOnFirstStart, legacyFiles } from '../cli/import.js'
+import { importOnFirstStart } from '../cli/import.js'
+import { silentLogger } from '../runtime/logger.js'
 import { runCli, startTestApp } from './helpers/app.js'
 import { DIALECTS, registryStores, type StoreLocation } from './helpers/registry.js'
 import { waitFor } from './helpers/wait-for.js'
@@ -126,13 +127,13 @@ describe.each(DIALECTS)('an existing install on %s', (dialect) => {
     const at = await stores.fresh(dialect)
     await writeFile(join(at.dataDir, 'contacts.json'), JSON.stringify(farmsFileJson({ training: true })))
     const registry = await stores.open(at, { checkOverrides })
-    const paths = legacyFiles(at.env)
-    expect(await importOnFirstStart(registry, paths)).toMatchObject({ ok: true, changed: true })
+    const firstStart = () => importOnFirstStart(registry, at.dataDir, at.env, silentLogger)
+    expect(await firstStart()).toMatchObject({ ok: true, changed: true })
     expect((await registry.farms.get(FARM))?.training).toBe(true)
     expect((await registry.people.forFarm(FARM)).map((c) => [c.person.id, c.roles])).toEqual([['kru-ann', ['trainer']], ['somchai', ['farmer']], ['somsak', ['technician']]])
     // A later edit of the file changes nothing: the registry is the source now.
     await writeFile(join(at.dataDir, 'contacts.json'), JSON.stringify(farmsFileJson({ training: false })))
-    expect(await importOnFirstStart(registry, paths)).toBeUndefined()
+    expect(await firstStart()).toBeUndefined()
     expect((await registry.farms.get(FARM))?.training).toBe(true)
   })
 
@@ -140,7 +141,7 @@ describe.each(DIALECTS)('an existing install on %s', (dialect) => {
     const at = await stores.fresh(dialect)
     await writeFile(join(at.dataDir, 'contacts.json'), JSON.stringify(farmsFileJson()))
     const starters = await Promise.all([1, 2, 3].map(() => stores.open(at, { checkOverrides })))
-    const outcomes = await Promise.all(starters.map((r) => importOnFirstStart(r, legacyFiles(at.env))))
+    const outcomes = await Promise.all(starters.map((r) => importOnFirstStart(r, at.dataDir, at.env, silentLogger)))
     expect(outcomes.filter((o) => o?.ok && o.changed)).toHaveLength(1)
     expect(outcomes.every((o) => o === undefined || o.ok)).toBe(true)
     expect((await starters[0]?.people.forFarm(FARM))?.map((c) => c.person.id)).toEqual(['kru-ann', 'somchai', 'somsak'])

@@ -4,8 +4,6 @@
  * started); an unknown id costs the same work and gets the same answer as a wrong password; a
  * removed device (or one whose secret changed) loses its open connection at once.
  */
-import { stat } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { IClientOptions, MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type StormResult, authStorm } from '../bench/lib/auth-storm.js'
@@ -120,12 +118,13 @@ describe('revocation', () => {
     const r = await runCli(['device', 'remove', '--id', gone.username], { DATA_DIR: app.dataDir })
     expect(r.code).toBe(0)
     const returned = performance.now()
-    const changedMs = (await stat(join(app.dataDir, 'accounts.json'))).mtimeMs
+    const [removal] = await app.registry.audit.list({ target: `device:${gone.username}`, sinceId: (await app.registry.audit.latestId()) - 1 })
+    const changedMs = Date.parse(removal?.at ?? '')
     await waitFor(() => a.closedAt() > 0, { timeoutMs: 1_000, message: 'the removed device disconnected within 1 s of `device remove` returning' })
     const closedWallMs = Date.now() - (performance.now() - a.closedAt())
     console.log(
       `removed device disconnected ${(a.closedAt() - returned).toFixed(0)} ms after \`device remove\` returned (negative: before the CLI process had exited), ` +
-        `${(closedWallMs - changedMs).toFixed(0)} ms after accounts.json changed`,
+        `${(closedWallMs - changedMs).toFixed(0)} ms after the registry recorded the removal`,
     )
     expect(await publishOutcome(a.client, 'farm/rev-01/pump/rev-01-pump/telemetry', '{"seq":2}')).toBe('closed')
     // Nothing more on its behalf: its Last Will was refused too (counted, and kept as a dead letter).

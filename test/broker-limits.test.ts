@@ -4,7 +4,6 @@
  * keepalive, and a subscriber that stops reading (drain timeout).
  */
 import { spawn } from 'node:child_process'
-import { copyFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -12,6 +11,7 @@ import type { Credentials } from '../runtime/accounts.js'
 import type { StormResult } from '../bench/lib/auth-storm.js'
 import { closeAll, connectAs, publishOutcome, subackCodes } from '../bench/lib/mqttjs.js'
 import { RawClient } from '../bench/lib/raw-mqtt.js'
+import { copyAccounts } from './helpers/accounts.js'
 import { ROOT, type TestApp, startTestApp } from './helpers/app.js'
 import { waitFor } from './helpers/wait-for.js'
 
@@ -156,9 +156,10 @@ describe('limits of a small broker', () => {
   let small: TestApp
   let clients: MqttClient[] = []
   beforeAll(async () => {
-    // Its own DATA_DIR (LevelDB allows one process per store), with the same accounts.
+    // Its own DATA_DIR (LevelDB allows one process per store) and registry, with the same accounts.
     small = await startTestApp(['broker'], { BROKER_MAX_CONNECTIONS: '3', BROKER_DRAIN_TIMEOUT_MS: '300' })
-    await copyFile(join(app.dataDir, 'accounts.json'), join(small.dataDir, 'accounts.json'))
+    await copyAccounts(app.registry, small.registry)
+    await small.accounts.reload()
   })
   afterAll(async () => {
     await closeAll(clients)

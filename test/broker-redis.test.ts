@@ -1,10 +1,9 @@
 /**
  * Issue 3, beyond one machine: two broker instances sharing a real redis-server (mqemitter-redis
  * routes messages, aedes-persistence-redis keeps retained messages, sessions and queues) act as
- * one broker. Both read the same DATA_DIR/accounts.json: accounts are shared through the file.
+ * one broker. Both open the same DATA_DIR's registry: accounts are shared through it.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
-import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
@@ -12,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Credentials } from '../runtime/accounts.js'
 import { closeAll, collect, connectAs, connectCollecting, publishOutcome, subackCodes } from '../bench/lib/mqttjs.js'
 import { type TestApp, makeDataDir, startTestApp } from './helpers/app.js'
-import { requireBinary } from './helpers/binaries.js'
-import { type Daemon, freePort, spawnDaemon } from './helpers/daemon.js'
-import { StopWaiting, waitFor } from './helpers/wait-for.js'
+import type { Daemon } from './helpers/daemon.js'
+import { startRedis } from './helpers/redis.js'
+import { waitFor } from './helpers/wait-for.js'
 
 let redis: Daemon
 let redisDir: string
@@ -28,48 +27,22 @@ const TELEMETRY = 'farm/ranong-01/pump/pump-1/telemetry'
 const STATUS = 'farm/ranong-01/pump/pump-1/status'
 const urlOf = (app: TestApp) => `mqtt://127.0.0.1:${app.mqttPort}`
 
-const answersPing = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect({ host: '127.0.0.1', port }, () => s.write('PING\r\n'))
-    s.once('data', (d) => {
-      s.destroy()
-      resolve(d.toString().startsWith('+PONG'))
-    })
-    s.once('error', () => resolve(false))
-  })
-
-async function startRedis(): Promise<{ daemon: Daemon; port: number }> {
-  const binary = requireBinary('redis-server', 'redis-server')
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort()
-    const daemon = spawnDaemon(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir], { label: 'redis-server', tempDir: redisDir })
-    try {
-      await waitFor(
-        async () => {
-          if (daemon.hasExited) throw new StopWaiting(`redis-server exited:\n${daemon.outputTail()}`)
-          return answersPing(port)
-        },
-        { message: 'redis-server answering PING' },
-      )
-      return { daemon, port }
-    } catch (err) {
-      await daemon.stop()
-      if (attempt >= 3 || !/in use/i.test(daemon.outputTail())) throw err
-    }
-  }
-}
-
 beforeAll(async () => {
   redisDir = await mkdtemp(join(tmpdir(), 'suanyang-redis-'))
-  const started = await startRedis()
+  const started = await startRedis(redisDir)
   redis = started.daemon
   dir = await makeDataDir()
   const env = { REDIS_URL: `redis://127.0.0.1:${started.port}` }
   a = await startTestApp(['broker'], { ...env, BROKER_ID: 'node-a' }, dir)
   b = await startTestApp(['broker'], { ...env, BROKER_ID: 'node-b' }, dir)
-  // Added through node A's store; node B finds them in the shared accounts file.
+  // Added through node A's store; node B finds them in the shared registry.
   pump = await a.accounts.addDevice({ farm: 'ranong-01', kind: 'pump', device: 'pump-1' })
   ingest = await a.accounts.setUser('ingest', 'service')
+  // B reads them on its next poll of the registry's change counter (within a second).
+  await waitFor(async () => (await b.accounts.authenticate('ingest', ingest.password)) !== undefined && b.accounts.getDevice('pump-1') !== undefined, {
+    timeoutMs: 1_000,
+    message: 'node B sees the accounts added through node A',
+  })
 })
 
 afterAll(async () => {

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FIXTURE_TS, invalidPumpPayloads, validPump } from '../contracts/fixtures.js'
 import { DeadLetterStore } from '../runtime/deadletter.js'
+import { registryFilesContain } from './helpers/accounts.js'
 import { type DeviceCredentials, type TestApp, addDevice, runCli, startTestApp } from './helpers/app.js'
 import { type InfluxHandle, startInflux } from './helpers/influx.js'
 import { mosquittoPub } from './helpers/mosquitto.js'
@@ -47,10 +48,9 @@ describe('a registered device, end to end', () => {
   it('prints credentials once: username = device id, a secret of 128 bits or more, only a hash stored', async () => {
     expect(pump.username).toBe('pump-1')
     expect(Buffer.from(pump.password, 'base64url').length * 8).toBeGreaterThanOrEqual(128)
-    const { readFile } = await import('node:fs/promises')
-    const stored = await readFile(`${app.dataDir}/accounts.json`, 'utf8')
-    expect(stored).not.toContain(pump.password)
-    expect(stored).toMatch(/"hash": "scrypt\$/)
+    expect((await app.registry.devices.get('pump-1'))?.credentialsHash).toMatch(/^scrypt\$/)
+    // Nowhere in the registry's files (the database and its write-ahead log) in clear.
+    expect(await registryFilesContain(app.dataDir, pump.password)).toBe(false)
   })
 
   it('stores a mosquitto_pub reading with float fields, farm/device tags and the device timestamp', async () => {

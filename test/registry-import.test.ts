@@ -1,7 +1,7 @@
 /**
  * `suanyang import` on both databases (issue 14 "a test imports today's accounts.json +
- * contacts.json and loses nothing"). accounts.json is what `npm start` writes: the simulator's
- * demo fleet registered through the AccountStore (scrypt hashes) and the services' own logins;
+ * contacts.json and loses nothing"). accounts.json is what `npm start` wrote before the
+ * registry: the simulator's demo fleet (scrypt hashes) and the services' own logins;
  * contacts.json is the alerts' test farms file grown with what the format allows (training farm,
  * shared contacts, quiet hours, device names, farm and device rule overrides). Nothing is lost
  * when the registry, read back, answers every question the files answer. A second run changes
@@ -14,10 +14,9 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FarmsFile, loadFarms } from '../alerts/contacts.js'
 import { farmsFileJson, LINE_IDS } from '../alerts/testing/farms.js'
-import { demoFarms } from '../firmware-sim/demo.js'
-import { registerDevices } from '../firmware-sim/setup.js'
-import { AccountsFile, AccountStore } from '../runtime/accounts.js'
-import { silentLogger } from '../runtime/logger.js'
+import { demoFarms, devicesOf } from '../firmware-sim/demo.js'
+import { writeAccountsJson } from './helpers/accounts.js'
+import { AccountsFile } from '../runtime/accounts.js'
 import type { Registry } from '../registry/index.js'
 import { runCliInProcess } from './helpers/app.js'
 import { DIALECTS, registryStores, type StoreLocation } from './helpers/registry.js'
@@ -57,12 +56,15 @@ function contactsJson(): Record<string, unknown> {
 
 beforeAll(async () => {
   template = await mkdtemp(join(tmpdir(), 'suanyang-import-'))
-  // What `npm start` leaves in data/: the demo fleet's device accounts and the services' logins.
-  const accounts = await AccountStore.open(template)
-  await registerDevices(accounts, demoFarms({ farms: 4, seed: 'ranong', training: ['ranong-04'] }), template, silentLogger)
-  for (const service of ['ingest', 'alerts', 'sim', 'console']) await accounts.serviceCredentials(service)
-  await accounts.serviceCredentials('console-viewer', 'viewer')
-  await accounts.setUser('coop-office', 'operator', ['ranong-01', 'ranong-02'])
+  // What `npm start` left in data/: the demo fleet's device accounts and the services' logins.
+  await writeAccountsJson(template, {
+    devices: devicesOf(demoFarms({ farms: 4, seed: 'ranong', training: ['ranong-04'] })),
+    users: [
+      ...['ingest', 'alerts', 'sim', 'console'].map((username) => ({ username, role: 'service' as const })),
+      { username: 'console-viewer', role: 'viewer' },
+      { username: 'coop-office', role: 'operator', farms: ['ranong-01', 'ranong-02'] },
+    ],
+  })
   await writeFile(join(template, 'contacts.json'), JSON.stringify(contactsJson(), null, 2))
   // LINE links made with one-time codes, as the alerts service keeps them.
   await writeFile(join(template, 'alerts-state.json'), JSON.stringify({ version: 1, alerts: {}, links: { 'kru-ann': LINKED, 'lead-wan': LINE_IDS.stranger } }))
@@ -158,8 +160,7 @@ describe.each(DIALECTS)('suanyang import on %s', (dialect) => {
     expect((await runCliInProcess(['import'], at.env)).code).toBe(0)
     const r = await stores.open(at)
     await r.farms.update('ranong-01', { nameEn: 'Uncle Somchai', equipment: { pvArrayWp: 600 } }, { who: 'somsak', how: 'cli' })
-    const accounts = await AccountStore.open(at.dataDir)
-    await accounts.addDevice({ farm: 'ranong-03', kind: 'soil', device: 'ranong-03-soil-9' })
+    await writeAccountsJson(at.dataDir, { devices: [{ farm: 'ranong-03', kind: 'soil', device: 'ranong-03-soil-9' }] })
     const th = await runCliInProcess(['import'], { ...at.env, LANG: 'th_TH.UTF-8' })
     expect(th.stdout).toContain('นำเข้าทะเบียนแล้ว')
     expect(th.stdout).toMatch(/อุปกรณ์: เพิ่ม 1, แก้ไข 0, เหมือนเดิม 21/)

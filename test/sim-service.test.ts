@@ -12,6 +12,8 @@ import { CommandAck, Status, TELEMETRY } from '../contracts/payloads.js'
 import { SIM_ACK_TOPIC, SIM_CONTROL_TOPIC, SIM_STATE_TOPIC, SimAck, SimState } from '../contracts/sim-control.js'
 import { parseTopic } from '../contracts/topics.js'
 import { credentialsPath } from '../firmware-sim/credentials.js'
+import type { Registry } from '../registry/index.js'
+import { registryFilesContain } from './helpers/accounts.js'
 import { type TestApp, startTestApp } from './helpers/app.js'
 import { waitFor } from './helpers/wait-for.js'
 
@@ -73,7 +75,7 @@ describe('the sim service', () => {
       expect(app.accounts.getDevice(d)?.farm).toBe(FARM)
       expect(await app.accounts.authenticate(d, saved.devices[d] ?? '')).toMatchObject({ role: 'device', device: d })
     }
-    expect(await readFile(`${app.dataDir}/accounts.json`, 'utf8')).not.toContain(saved.devices[PUMP])
+    expect(await registryFilesContain(app.dataDir, saved.devices[PUMP] ?? '')).toBe(false)
   })
 
   it('takes its training farms from the registry: SIM_TRAINING_FARMS set the flag there, and an edit there reaches sim/control/state', async () => {
@@ -149,7 +151,8 @@ describe('the sim service', () => {
 describe('the sim service across restarts', () => {
   it('keeps its accounts, and registers again a device whose password it lost', async () => {
     const dataDir = app.dataDir
-    const before = JSON.parse(await readFile(`${dataDir}/accounts.json`, 'utf8')) as { devices: Record<string, { hash: string }> }
+    const hashOf = async (registry: Registry, device: string) => (await registry.devices.get(device))?.credentialsHash
+    const before = { pump: await hashOf(app.registry, PUMP), soil: await hashOf(app.registry, 'ranong-01-soil-2') }
     await trainer.endAsync()
     await watcher.endAsync()
     await app.close()
@@ -159,9 +162,8 @@ describe('the sim service across restarts', () => {
     await writeFile(credentialsPath(dataDir), JSON.stringify(saved), { mode: 0o600 })
     const again = await startTestApp(['broker', 'sim'], SIM_ENV, dataDir)
     try {
-      const after = JSON.parse(await readFile(`${dataDir}/accounts.json`, 'utf8')) as { devices: Record<string, { hash: string }> }
-      expect(after.devices[PUMP]?.hash).toBe(before.devices[PUMP]?.hash)
-      expect(after.devices['ranong-01-soil-2']?.hash).not.toBe(before.devices['ranong-01-soil-2']?.hash)
+      expect(await hashOf(again.registry, PUMP)).toBe(before.pump)
+      expect(await hashOf(again.registry, 'ranong-01-soil-2')).not.toBe(before.soil)
       const creds = JSON.parse(await readFile(credentialsPath(dataDir), 'utf8')) as { devices: Record<string, string> }
       expect(await again.accounts.authenticate('ranong-01-soil-2', creds.devices['ranong-01-soil-2'] ?? '')).toMatchObject({ role: 'device' })
       await waitFor(() => again.logs.find('simulator running').length === 1, { message: 'simulator running again' })

@@ -6,7 +6,8 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { AccountStore } from '../../runtime/accounts.js'
+import { openAccountStore } from '../../registry/accounts-source.js'
+import type { AccountStore } from '../../runtime/accounts.js'
 import { CommonEnv } from '../../runtime/config.js'
 import { createHttpServer, type HttpServer } from '../../runtime/http.js'
 import { ReadingHub } from '../../runtime/hub.js'
@@ -40,6 +41,7 @@ export class AlertsHarness {
   baseUrl = ''
   private http: HttpServer | undefined
   private service: Service | undefined
+  private accounts: AccountStore | undefined
 
   private constructor(
     readonly dataDir: string,
@@ -74,7 +76,7 @@ export class AlertsHarness {
       metrics: this.metrics,
       http: this.http,
       hub: this.hub,
-      accounts: await AccountStore.open(this.dataDir),
+      accounts: (this.accounts ??= await openAccountStore(this.registry, { dataDir: this.dataDir })),
       registry: this.registry,
       health: new HealthRegistry(),
       mqttUrl: () => this.opts.mqttUrl ?? '',
@@ -100,6 +102,7 @@ export class AlertsHarness {
 
   async close(): Promise<void> {
     await this.stopService()
+    await this.accounts?.close()
     await this.registry.close()
     if (this.ownDir) await rm(this.dataDir, { recursive: true, force: true })
   }

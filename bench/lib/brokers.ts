@@ -102,7 +102,7 @@ async function launch(
 export async function startSuanyang(fixture: Fixture, nodeFlags: string[] = []): Promise<BrokerUnderTest> {
   const dataDir = await mkdtemp(join(tmpdir(), 'suanyang-bench-data-'))
   const keep = removeOnExit(dataDir)
-  await copyFile(fixture.accountsFile, join(dataDir, 'accounts.json'))
+  await copyFile(fixture.registryFile, join(dataDir, 'registry.sqlite'))
   const httpPort = await freePort()
   return launch(
     nodeFlags.length ? `suanyang ${nodeFlags.join(' ')}` : 'suanyang (aedes)',

@@ -1,8 +1,10 @@
 /**
  * The broker benchmark's accounts: N pump devices and one ingest service, for both brokers, made
  * once and cached under the OS temp dir (hashing is the slow part):
- * - `accounts.json` in this project's format (runtime/accounts.ts), with scrypt hashes in the
- *   same `scrypt$N$r$p$salt$hash` encoding as runtime/secrets.ts, at a LOWER cost N (see COST_N);
+ * - a registry (`registry.sqlite`, issue 14) holding them, as the broker reads its accounts,
+ *   with scrypt hashes in the same `scrypt$N$r$p$salt$hash` encoding as runtime/secrets.ts, at
+ *   a LOWER cost N (see COST_N). It is made with `suanyang import` from an accounts.json in the
+ *   old format, which the cache keeps as the source;
  * - a Mosquitto password file (mosquitto_passwd -U: PBKDF2-SHA512) and an ACL file that grant
  *   the same as our policy for this mix (devices write their own topics, ingest reads farm/#).
  */
@@ -11,6 +13,8 @@ import { randomBytes, scrypt } from 'node:crypto'
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { importFiles } from '../../cli/import.js'
+import { openRegistry, sqlitePath } from '../../registry/index.js'
 import { requireBinary } from '../../test/helpers/binaries.js'
 
 /**
@@ -29,6 +33,8 @@ export interface Creds {
 export interface Fixture {
   dir: string
   accountsFile: string
+  /** The registry with the accounts: copy it into the broker's DATA_DIR (it is closed, checkpointed). */
+  registryFile: string
   passwordFile: string
   aclFile: string
   devices: Creds[]
@@ -59,7 +65,7 @@ export async function benchFixture(count: number, log: (line: string) => void): 
   const dir = join(tmpdir(), `suanyang-bench-broker-v1-${count}-n${COST_N}`)
   const paths = { accountsFile: join(dir, 'accounts.json'), passwordFile: join(dir, 'mosquitto.passwd'), aclFile: join(dir, 'mosquitto.acl'), creds: join(dir, 'credentials.json') }
   const cached = await readFile(paths.creds, 'utf8').then((t) => JSON.parse(t) as { devices: Creds[]; ingest: Creds }, () => undefined)
-  if (cached) return { dir, ...paths, ...cached, farm: FARM }
+  if (cached) return { dir, ...paths, registryFile: await registryOf(dir, log), ...cached, farm: FARM }
 
   log(`making the fixture: ${count} device accounts (scrypt N=${COST_N}) and the Mosquitto password file, cached in ${dir}`)
   const t0 = performance.now()
@@ -94,8 +100,30 @@ export async function benchFixture(count: number, log: (line: string) => void): 
   // Written last, atomically: its presence marks a complete fixture.
   await writeFile(`${paths.creds}.tmp`, JSON.stringify({ devices, ingest }))
   await rename(`${paths.creds}.tmp`, paths.creds)
+  const registryFile = await registryOf(dir, log)
   log(`fixture ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-  return { dir, ...paths, devices, ingest, farm: FARM }
+  return { dir, ...paths, registryFile, devices, ingest, farm: FARM }
+}
+
+/** The accounts.json of `dir` imported into a registry of its own (made once, cached beside it). */
+async function registryOf(dir: string, log: (line: string) => void): Promise<string> {
+  const registryDir = join(dir, 'registry')
+  const file = sqlitePath(registryDir)
+  const done = join(registryDir, 'complete')
+  if (await readFile(done, 'utf8').then(() => true, () => false)) return file
+  await rm(registryDir, { recursive: true, force: true })
+  await mkdir(registryDir, { recursive: true })
+  const t0 = performance.now()
+  const registry = await openRegistry({ dataDir: registryDir })
+  try {
+    const imported = await importFiles(registry, { dataDir: registryDir, accounts: join(dir, 'accounts.json'), contacts: join(registryDir, 'no-contacts.json') }, { who: 'bench', how: 'system' })
+    if (!imported.ok) throw new Error(`importing the bench accounts failed: ${JSON.stringify(imported)}`)
+  } finally {
+    await registry.close()
+  }
+  await writeFile(done, '')
+  log(`registry with the accounts made in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+  return file
 }
 
 function run(command: string, args: string[]): Promise<void> {

@@ -125,8 +125,9 @@ export interface DeviceCredentials {
   password: string
 }
 
-export async function addDevice(dataDir: string, farm: string, kind: string, id: string): Promise<DeviceCredentials> {
-  const r = await runCli(['device', 'add', '--farm', farm, '--kind', kind, '--id', id, '--json'], { DATA_DIR: dataDir })
+/** `suanyang device add` as a separate process, into the registry of DATA_DIR (or `env.DATABASE_URL`). */
+export async function addDevice(dataDir: string, farm: string, kind: string, id: string, env: Record<string, string> = {}): Promise<DeviceCredentials> {
+  const r = await runCli(['device', 'add', '--farm', farm, '--kind', kind, '--id', id, '--json'], { DATA_DIR: dataDir, ...env })
   if (r.code !== 0) throw new Error(`device add failed (${r.code}): ${r.stderr}`)
   return JSON.parse(r.stdout) as DeviceCredentials
 }
