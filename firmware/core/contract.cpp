@@ -135,6 +135,7 @@ EncodeResult encodeEventBody(const char* type, bool withFault, Fault fault, cons
 EncodeResult withTs(int64_t tsMs, const char* body, size_t bodyLen, char* out, size_t cap) {
   EncodeResult res;
   if (tsMs < kMinTsMs || tsMs > kMaxTsMs) { res.error = "ts outside 2020..2100: clock not synced"; return res; }
+  if (bodyLen == 0 || body[bodyLen - 1] != '}') { res.error = "no body"; return res; }
   JsonWriter w(out, cap);
   w.open().key("ts").i64(tsMs);
   if (bodyLen > 0 && body[0] != '}') w.raw(",", 1);

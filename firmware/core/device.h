@@ -38,7 +38,6 @@ struct DeviceConfig {
 // What the device tells its logs and metrics (the host prints JSON lines).
 class DeviceObserver {
  public:
-  virtual ~DeviceObserver() = default;
   // A record is in the ring: `held` when it was taken before the clock synced.
   virtual void stored(Channel ch, uint32_t seq, int64_t ts, int64_t takenMonoMs, bool held) { (void)ch; (void)seq; (void)ts; (void)takenMonoMs; (void)held; }
   virtual void delivered(Channel ch, uint32_t ringId) { (void)ch; (void)ringId; }
@@ -46,6 +45,9 @@ class DeviceObserver {
   virtual void command(const Command* cmd, bool ok, const char* error) { (void)cmd; (void)ok; (void)error; }
   // Something lost or refused, with how many (dropped readings, a sensor that gave nothing).
   virtual void problem(const char* what, const char* detail, uint32_t count) { (void)what; (void)detail; (void)count; }
+
+ protected:
+  ~DeviceObserver() = default;
 };
 
 struct DeviceCounters {

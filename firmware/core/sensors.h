@@ -32,19 +32,23 @@ struct BankSensors {
 
 class Sensors {
  public:
-  virtual ~Sensors() = default;
   // Each returns false when the bus gave nothing at all (no reading is taken then).
   virtual bool readPump(int64_t monoMs, PumpSensors& out) { (void)monoMs; (void)out; return false; }
   virtual bool readSoil(int64_t monoMs, SoilSensors& out) { (void)monoMs; (void)out; return false; }
   virtual bool readBank(int64_t monoMs, BankSensors& out) { (void)monoMs; (void)out; return false; }
   virtual double rssiDbm() { return NAN; }
+
+ protected:
+  ~Sensors() = default;  // never deleted through the interface
 };
 
 // The pump drive: enable and a speed ceiling (the thermal derate); it does its own MPPT.
 class PumpDrive {
  public:
-  virtual ~PumpDrive() = default;
   virtual void drive(bool run, double speedLimit) = 0;
+
+ protected:
+  ~PumpDrive() = default;
 };
 
 // Capacitive probe v1.2 (the simulator's CAPACITIVE_V12, firmware-sim/probe.ts): counts to volts

@@ -22,7 +22,6 @@ class MqttPort {
     const char* payload;
     size_t len;
   };
-  virtual ~MqttPort() = default;
   // Starts connecting (MQTT 3.1.1, clean session, Will retained at QoS 1). False: failed at once.
   virtual bool connect(const char* clientId, const char* username, const char* password, const Will& will) = 0;
   // A message id > 0 whose PUBACK comes as onPuback(mid); 0 when it could not be queued.
@@ -30,12 +29,14 @@ class MqttPort {
   virtual bool subscribe(const char* filter) = 0;
   // graceful: a DISCONNECT (no Will); otherwise the socket is dropped, as by a power cut.
   virtual void disconnect(bool graceful) = 0;
+
+ protected:
+  ~MqttPort() = default;  // never deleted through the interface: no operator delete in the core
 };
 
 // What the uplink asks of the device it serves.
 class UplinkHost {
  public:
-  virtual ~UplinkHost() = default;
   // {online, ts, boot, fw} into out; 0 when it cannot be written (clock not synced).
   virtual size_t statusPayload(bool online, int64_t monoMs, char* out, size_t cap) = 0;
   virtual const char* topicFor(uint8_t channel) = 0;
@@ -43,6 +44,9 @@ class UplinkHost {
   // Notifications for logs and metrics.
   virtual void onLink(const char* what, int64_t monoMs, int64_t detailMs) { (void)what; (void)monoMs; (void)detailMs; }
   virtual void onDelivered(const RecordRef& ref, uint8_t channel) { (void)ref; (void)channel; }
+
+ protected:
+  ~UplinkHost() = default;
 };
 
 struct UplinkConfig {

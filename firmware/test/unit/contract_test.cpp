@@ -93,6 +93,7 @@ TEST(contract_ts_outside_2020_to_2100_is_never_written) {
   CHECK_EQ(whole(kMinTsMs - 1, body, 8), std::string("<refused>"));
   CHECK_EQ(whole(kMaxTsMs + 1, body, 8), std::string("<refused>"));
   CHECK_EQ(whole(kMinTsMs, body, 8), std::string("{\"ts\":1577836800000,\"seq\":0}"));
+  CHECK_EQ(whole(kMinTsMs, body, 0), std::string("<refused>"));  // a body that failed to encode
   char out[128];
   CHECK_EQ(encodeStatus(true, 12345, 1, "fw", out, sizeof out).len, size_t(0));
 }
