@@ -28,6 +28,11 @@ double FakePlant::sunAt(int64_t monoMs) const {
   return hour > 6 && hour < 18 ? 1000 * std::sin(M_PI * (hour - 6) / 12) : 0;
 }
 
+double FakePlant::probe(int64_t monoMs, int64_t period) const {
+  const int64_t trueS = static_cast<int64_t>(std::llround(static_cast<double>(clock_.trueEpochAt(monoMs)) / 1000.0));
+  return static_cast<double>(trueS % period) / 1000.0;
+}
+
 bool FakePlant::readPump(int64_t monoMs, sy::PumpSensors& o) {
   const double dtS = lastMs_ < 0 ? 0 : static_cast<double>(monoMs - lastMs_) / 1000.0;
   lastMs_ = monoMs;
@@ -51,6 +56,7 @@ bool FakePlant::readPump(int64_t monoMs, sy::PumpSensors& o) {
   tempC_ += (target - tempC_) * (1 - std::exp(-dtS / 480));
   o.ctrl_temp_c = sy::ds18b20(has("temp_sensor_dead") ? -127 : std::round(tempC_ * 16) / 16);
   o.float_open = has("tank_full");
+  if (timeProbe_) o.pressure_bar = probe(monoMs, 10000);
   return true;
 }
 
@@ -58,13 +64,13 @@ bool FakePlant::readSoil(int64_t monoMs, sy::SoilSensors& o) {
   const double h = static_cast<double>(monoMs) / 3600000.0;
   o.raw_adc = std::round(2300 + 200 * std::sin(h / 6));
   o.soil_temp_c = 27.5;
-  o.battery_v = 3.91;
+  o.battery_v = timeProbe_ ? probe(monoMs, 5000) : 3.91;
   return true;
 }
 
 bool FakePlant::readBank(int64_t monoMs, sy::BankSensors& o) {
   const double level = 120 + 40 * std::sin(static_cast<double>(monoMs) / 3600000.0 / 4);
   for (int i = 0; i < 5; i++) o.ping_cm[i] = has("no_echo") ? NAN : 232 - level + (i - 2) * 0.3;
-  o.battery_v = 4.02;
+  o.battery_v = timeProbe_ ? probe(monoMs, 5000) : 4.02;
   return true;
 }

@@ -6,6 +6,10 @@
 //   tank_full          the float switch is open
 //   temp_sensor_dead   the heatsink DS18B20 answers -127
 //   no_echo            the ultrasonic sensor hears no echo
+// With a time probe, one sensor reports the true time of its own reading, so that a test can
+// check every stored timestamp without trusting what the core says about it: the pump's
+// pressure_bar is (true seconds mod 10000) / 1000, a probe's or bank's battery_v is (true
+// seconds mod 5000) / 1000.
 #pragma once
 #include <set>
 #include <string>
@@ -17,6 +21,7 @@ class FakePlant : public sy::Sensors, public sy::PumpDrive {
  public:
   FakePlant(const HostClock& clock, double sunWm2) : clock_(clock), fixedSun_(sunWm2) {}
   void setFaultsFile(const std::string& path) { faultsFile_ = path; }
+  void setTimeProbe(bool on) { timeProbe_ = on; }
   void set(const std::string& fault, bool on);
   // Re-reads the faults file (cheap; call a few times a second).
   void reloadFaults();
@@ -33,10 +38,13 @@ class FakePlant : public sy::Sensors, public sy::PumpDrive {
 
  private:
   double sunAt(int64_t monoMs) const;
+  // (true seconds at monoMs mod `period`) / 1000
+  double probe(int64_t monoMs, int64_t period) const;
   const HostClock& clock_;
   double fixedSun_;  // < 0: follow the time of day
   std::string faultsFile_;
   std::set<std::string> faults_;
+  bool timeProbe_ = false;
   bool run_ = false;
   double limit_ = 1;
   double tempC_ = 32;

@@ -31,20 +31,21 @@ struct Options {
   uint32_t intervalS = 0, idleS = 0, replayPerS = 20, flashKb = 1024;
   double speed = 1, sun = -1;
   int64_t syncAfterMs = 0, epochAtOrigin = 0, originReal = 0;
-  bool samples = false;
+  bool samples = false, timeProbe = false;
 };
 
 const char* usage =
     "usage: suanyang-host-device --farm F --kind pump|soil|waterbank --id D --password P --data FILE\n"
     "  [--url mqtt://host:port] [--interval S] [--idle-interval S] [--speed X] [--sync-after-ms MS]\n"
     "  [--epoch-at-origin MS --origin-real-ms MS] [--sun W/M2] [--faults-file FILE] [--replay-per-s N]\n"
-    "  [--flash-kb KB] [--fw VERSION]\n"
+    "  [--flash-kb KB] [--fw VERSION] [--time-probe]\n"
     "  suanyang-host-device --print-samples\n";
 
 bool parse(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     if (a == "--print-samples") { o.samples = true; continue; }
+    if (a == "--time-probe") { o.timeProbe = true; continue; }
     if (i + 1 >= argc) return false;
     std::string v = argv[++i];
     if (a == "--url") o.url = v;
@@ -148,6 +149,7 @@ int main(int argc, char** argv) {
   }
   FakePlant plant(clock, o.sun);
   plant.setFaultsFile(o.faultsFile);
+  plant.setTimeProbe(o.timeProbe);
   plant.reloadFaults();
   MosquittoPort mqtt(host, port);
   LineLog log(clock);

@@ -13,7 +13,7 @@
 class MosquittoPort : public sy::MqttPort {
  public:
   MosquittoPort(const std::string& host, int port) : host_(host), port_(port) {}
-  ~MosquittoPort() override { drop(); }
+  ~MosquittoPort() { drop(); }
   void attach(sy::Device* dev, const class HostClock* clock) {
     dev_ = dev;
     clock_ = clock;

@@ -12,7 +12,7 @@ class FileFlash : public sy::Flash {
  public:
   // Creates the file (all 0xFF) when missing; false when it cannot be opened or has another size.
   bool open(const std::string& path, uint32_t sizeBytes, uint32_t sectorBytes);
-  ~FileFlash() override;
+  ~FileFlash();
   uint32_t sizeBytes() const override { return size_; }
   uint32_t sectorBytes() const override { return sector_; }
   bool read(uint32_t addr, void* out, size_t n) override;

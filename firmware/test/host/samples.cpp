@@ -139,7 +139,7 @@ void runDevice(sy::Kind kind, int mode) {
 }
 
 void encoderEdges() {
-  char body[600], out[700];
+  char body[1024], out[1100];
   const char* details[] = {"quote \" backslash \\ newline \n tab \t nul-free control \x01 end", "ปั๊มแห้ง: ตรวจระดับน้ำในบ่อ", "\xff\xfe invalid utf-8"};
   for (const char* d : details) {
     sy::EncodeResult e = sy::encodeEventBody("state", false, sy::Fault::None, d, body, sizeof body);
