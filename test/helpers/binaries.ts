@@ -17,9 +17,14 @@ export const REQUIRED_BINARIES: ReadonlyArray<readonly [name: string, aptPackage
   ['redis-server', 'redis-server'],
   // The field console's browser tests (issue 8), driven by playwright-core: never a downloaded browser.
   ['chromium', 'chromium'],
+  // The firmware core's host build (issue 19): test/helpers/firmware-build.ts.
+  ['g++', 'g++'],
+  ['cmake', 'cmake'],
+  ['make', 'make'],
+  ['pkg-config', 'pkg-config'],
 ]
 
-export const INSTALL_ALL = 'apt-get install -y influxdb mosquitto mosquitto-clients redis-server chromium'
+export const INSTALL_ALL = 'apt-get install -y influxdb mosquitto mosquitto-clients redis-server chromium g++ cmake make pkg-config libmosquitto-dev'
 
 const isExecutable = (path: string): boolean => {
   try {
