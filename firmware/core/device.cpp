@@ -22,7 +22,17 @@ Device::Device(const DeviceConfig& cfg, Flash& flash, Nvs& nvs, MqttPort& mqtt, 
 
 static uint32_t defaultInterval(Kind k) { return k == Kind::Pump ? 5 : k == Kind::Soil ? 900 : 300; }
 
-bool Device::begin(int64_t monoMs) {
+bool Device::begin(int64_t monoMs) { return begin(monoMs, WakeState()); }
+
+WakeState Device::sleepState() const {
+  WakeState w;
+  w.magic = WakeState::kMagic;
+  w.boot = boot_;
+  w.seq = seq_;
+  return w;
+}
+
+bool Device::begin(int64_t monoMs, const WakeState& wake) {
   if (begun_) return true;
   if (!ring_.mount()) {
     if (obs_) obs_->problem("flash", "the partition cannot hold a ring", 1);
@@ -31,12 +41,18 @@ bool Device::begin(int64_t monoMs) {
   if (ring_.tornAtMount() > 0 && obs_) obs_->problem("torn", "appends cut by a power loss, skipped", ring_.tornAtMount());
   uint32_t boot = 0;
   nvs_.getU32("boot", boot);
-  if (!nvs_.setU32("boot", boot + 1)) {
-    if (obs_) obs_->problem("nvs", "the boot counter could not be saved", 1);
-    return false;
+  const bool woke = wake.magic == WakeState::kMagic && wake.boot > 0 && wake.boot == boot;
+  if (woke) {
+    boot_ = wake.boot;
+    seq_ = wake.seq;
+  } else {
+    if (!nvs_.setU32("boot", boot + 1)) {
+      if (obs_) obs_->problem("nvs", "the boot counter could not be saved", 1);
+      return false;
+    }
+    boot_ = boot + 1;
+    seq_ = 0;
   }
-  boot_ = boot + 1;
-  seq_ = 0;
   uplink_.reseed(hashOf(cfg_.device) ^ (static_cast<uint64_t>(boot_) * 0x9E3779B97F4A7C15ULL));
   uint32_t v = 0;
   intervalS_ = cfg_.intervalS > 0 ? cfg_.intervalS : defaultInterval(cfg_.kind);
@@ -65,6 +81,7 @@ bool Device::begin(int64_t monoMs) {
   }
   nextStepMs_ = monoMs;
   begun_ = true;
+  if (woke) return true;  // not a boot: no boot event
   char detail[96];
   snprintf(detail, sizeof detail, "boot %u, fw %s%s", static_cast<unsigned>(boot_), cfg_.fw, ctl_.latched ? ", dry-run latch kept" : "");
   event("boot", false, Fault::None, detail, monoMs);

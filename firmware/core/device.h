@@ -60,6 +60,16 @@ struct DeviceCounters {
   uint32_t flashErrors = 0;
 };
 
+// What a deep-sleep wake keeps (RTC memory on the ESP32): the same boot and the seq going on
+// (FAULTS.md: "A deep-sleep wake keeps both"). The wall clock survives in the RTC too: the
+// hardware layer calls onTimeSynced() with it right after the wake.
+struct WakeState {
+  static constexpr uint32_t kMagic = 0x53595731;  // "SYW1"
+  uint32_t magic = 0;
+  uint32_t boot = 0;
+  uint32_t seq = 0;
+};
+
 class Device : private UplinkHost {
  public:
   Device(const DeviceConfig& cfg, Flash& flash, Nvs& nvs, MqttPort& mqtt, Sensors& sensors, PumpDrive* drive, DeviceObserver* obs);
@@ -67,6 +77,11 @@ class Device : private UplinkHost {
   // Mounts the ring and counts this boot (durably, before any reading: ingest deduplicates by
   // boot and seq, so a boot number used twice would lose readings). False: cannot run.
   bool begin(int64_t monoMs);
+  // After a deep-sleep wake: the boot and seq of `wake` go on (no new boot is counted). A wake
+  // state that is not valid (power was cut: RTC memory lost) is an ordinary boot.
+  bool begin(int64_t monoMs, const WakeState& wake);
+  // To keep in RTC memory before esp_deep_sleep_start().
+  WakeState sleepState() const;
   // An SNTP answer: held readings get their real time and go to the ring.
   void onTimeSynced(int64_t epochMs, int64_t monoMs);
   void tick(int64_t monoMs, bool linkUp);

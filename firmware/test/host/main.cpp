@@ -44,6 +44,10 @@ const char* usage =
 bool parse(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      fputs(usage, stdout);
+      exit(0);
+    }
     if (a == "--print-samples") { o.samples = true; continue; }
     if (a == "--time-probe") { o.timeProbe = true; continue; }
     if (i + 1 >= argc) return false;

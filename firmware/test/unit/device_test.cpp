@@ -220,3 +220,27 @@ TEST(device_pump_dry_run_latch_survives_a_reboot) {
   for (int64_t t = 0; t <= 3600 * 1000; t += 1000) again.tick(t, false);
   CHECK(again.pump().latched && !r.plant.running);
 }
+
+TEST(device_a_deep_sleep_wake_keeps_boot_and_seq_a_power_cut_does_not) {
+  Rig r(Kind::Soil);
+  WakeState kept;
+  {
+    Device d(r.cfg, r.flash, r.nvs, r.port, r.plant, nullptr, &r.obs);
+    CHECK(d.begin(0));
+    d.onTimeSynced(kEpoch, 0);
+    for (int64_t t = 0; t <= 1800 * 1000; t += 1000) d.tick(t, false);
+    kept = d.sleepState();
+    CHECK_EQ(kept.boot, uint32_t(1));
+    CHECK_EQ(kept.seq, uint32_t(3));
+  }
+  Device woke(r.cfg, r.flash, r.nvs, r.port, r.plant, nullptr, &r.obs);
+  CHECK(woke.begin(0, kept));
+  CHECK_EQ(woke.boot(), uint32_t(1));
+  CHECK_EQ(woke.seq(), uint32_t(3));
+  WakeState stale = kept;
+  stale.boot = 7;  // RTC memory from another life: an ordinary boot
+  Device cut(r.cfg, r.flash, r.nvs, r.port, r.plant, nullptr, &r.obs);
+  CHECK(cut.begin(0, stale));
+  CHECK_EQ(cut.boot(), uint32_t(2));
+  CHECK_EQ(cut.seq(), uint32_t(0));
+}
