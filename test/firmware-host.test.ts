@@ -291,14 +291,14 @@ describe('firmware core on the host', () => {
   }, 90_000)
 
   it('a dry run on the fake sensors trips, retries after 15, 30 and 60 min and latches on the 8th until reset (FAULTS.md)', async () => {
-    // 2400x, from 06:00 local time (UTC+7) yesterday: the six hours of the sequence in one day.
+    // 4800x, from 06:00 local time (UTC+7) yesterday: the six hours of the sequence in one day.
     const dayMs = 86_400_000
     const tzMs = 7 * 3_600_000
     const epochAtOriginMs = (Math.floor((Date.now() + tzMs) / dayMs) - 1) * dayMs - tzMs + 6 * 3_600_000
     const faults = join(work, 'dry.faults')
     await writeFile(faults, 'dry_run\n')
     const id = 'fw-pump-dry'
-    const pump = await device('pump', id, { speed: 2400, epochAtOriginMs, originRealMs: Date.now(), sunWm2: 900, idleIntervalS: 600, faultsFile: faults })
+    const pump = await device('pump', id, { speed: 4800, epochAtOriginMs, originRealMs: Date.now(), sunWm2: 900, idleIntervalS: 600, faultsFile: faults })
     pump.start()
     const latched = await waitFor(
       async () => {

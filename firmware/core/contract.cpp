@@ -82,6 +82,16 @@ const FieldSpec* fieldsOf(Kind k, size_t& count) {
   }
 }
 
+// The end of every encoder: the text, or why there is none.
+static EncodeResult done(JsonWriter& w, EncodeResult res) {
+  if (!w.finish()) {
+    res.error = "does not fit";
+    return res;
+  }
+  res.len = w.size();
+  return res;
+}
+
 Reading::Reading(Kind k) : kind(k) {
   for (double& x : v) x = NAN;
 }
@@ -110,9 +120,7 @@ EncodeResult encodeTelemetryBody(const Reading& r, uint32_t seq, uint32_t boot, 
     if (r.fault == Fault::None) w.null(); else w.str(faultName(r.fault), 16);
   }
   w.close();
-  if (!w.finish()) { res.error = "does not fit"; return res; }
-  res.len = w.size();
-  return res;
+  return done(w, res);
 }
 
 EncodeResult encodeEventBody(const char* type, bool withFault, Fault fault, const char* detail, char* out, size_t cap) {
@@ -127,9 +135,7 @@ EncodeResult encodeEventBody(const char* type, bool withFault, Fault fault, cons
   }
   if (detail != nullptr && detail[0] != '\0') w.key("detail").str(detail, kMaxDetailLen);
   w.close();
-  if (!w.finish()) { res.error = "does not fit"; return res; }
-  res.len = w.size();
-  return res;
+  return done(w, res);
 }
 
 EncodeResult withTs(int64_t tsMs, const char* body, size_t bodyLen, char* out, size_t cap) {
@@ -140,9 +146,7 @@ EncodeResult withTs(int64_t tsMs, const char* body, size_t bodyLen, char* out, s
   w.open().key("ts").i64(tsMs);
   if (bodyLen > 0 && body[0] != '}') w.raw(",", 1);
   w.raw(body, bodyLen);
-  if (!w.finish()) { res.error = "does not fit"; return res; }
-  res.len = w.size();
-  return res;
+  return done(w, res);
 }
 
 EncodeResult encodeStatus(bool online, int64_t tsMs, uint32_t boot, const char* fw, char* out, size_t cap) {
@@ -152,9 +156,7 @@ EncodeResult encodeStatus(bool online, int64_t tsMs, uint32_t boot, const char* 
   w.open().key("online").boolean(online).key("ts").i64(tsMs).key("boot").u64(boot);
   if (fw != nullptr) w.key("fw").str(fw, kMaxFwLen);
   w.close();
-  if (!w.finish()) { res.error = "does not fit"; return res; }
-  res.len = w.size();
-  return res;
+  return done(w, res);
 }
 
 EncodeResult encodeAck(const char* id, size_t idLen, bool ok, const char* error, char* out, size_t cap) {
@@ -165,9 +167,7 @@ EncodeResult encodeAck(const char* id, size_t idLen, bool ok, const char* error,
   w.key("ok").boolean(ok);
   if (!ok && error != nullptr) w.key("error").str(error, kMaxAckErrorLen);
   w.close();
-  if (!w.finish()) { res.error = "does not fit"; return res; }
-  res.len = w.size();
-  return res;
+  return done(w, res);
 }
 
 }  // namespace sy

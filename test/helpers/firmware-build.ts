@@ -91,6 +91,10 @@ async function build(): Promise<FirmwareBuild> {
     await writeFile(join(work, 'built'), `${new Date().toISOString()}\n`)
     await rm(dir, { recursive: true, force: true })
     await rename(work, dir)
+    // Builds of older sources are of no use any more.
+    for (const old of await readdir(tmpdir())) {
+      if (/^suanyang-firmware-[0-9a-f]{16}$/.test(old) && join(tmpdir(), old) !== dir) await rm(join(tmpdir(), old), { recursive: true, force: true })
+    }
   } catch (err) {
     await rm(work, { recursive: true, force: true })
     const e = err as { stdout?: string; stderr?: string; message: string }

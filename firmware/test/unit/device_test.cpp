@@ -61,6 +61,14 @@ struct Rig {
   }
 };
 
+// begin(), the clock synced at kEpoch, connected.
+void online(Device& d) {
+  CHECK(d.begin(0));
+  d.onTimeSynced(kEpoch, 0);
+  d.tick(0, true);
+  d.onConnected(0);
+}
+
 std::vector<std::string> payloadsOf(const FakePort& p, const std::string& suffix) {
   std::vector<std::string> out;
   for (const FakePort::Pub& x : p.on(suffix)) out.push_back(x.payload);
@@ -139,10 +147,7 @@ static void command(Device& d, const std::string& json, int64_t t) {
 TEST(device_acknowledges_every_command_once_per_id) {
   Rig r;
   Device d(r.cfg, r.flash, r.nvs, r.port, r.plant, &r.plant, &r.obs);
-  CHECK(d.begin(0));
-  d.onTimeSynced(kEpoch, 0);
-  d.tick(0, true);
-  d.onConnected(0);
+  online(d);
   for (int64_t t = 0; t <= 5000; t += 1000) d.tick(t, true);
   CHECK(d.pump().mode == PumpState::Running);
   command(d, "{\"id\":\"c1\",\"cmd\":\"stop\"}", 5000);
@@ -176,10 +181,7 @@ TEST(device_acknowledges_every_command_once_per_id) {
 TEST(device_reboots_once_the_ack_of_reboot_is_delivered) {
   Rig r;
   Device d(r.cfg, r.flash, r.nvs, r.port, r.plant, &r.plant, &r.obs);
-  CHECK(d.begin(0));
-  d.onTimeSynced(kEpoch, 0);
-  d.tick(0, true);
-  d.onConnected(0);
+  online(d);
   command(d, "{\"id\":\"r\",\"cmd\":\"reboot\"}", 100);
   CHECK(!d.wantsReboot(200));
   d.onPuback(r.port.on("/cmd/ack").at(0).mid, 300);
@@ -189,10 +191,7 @@ TEST(device_reboots_once_the_ack_of_reboot_is_delivered) {
 TEST(device_other_kinds_have_no_pump) {
   Rig r(Kind::Soil);
   Device d(r.cfg, r.flash, r.nvs, r.port, r.plant, nullptr, &r.obs);
-  CHECK(d.begin(0));
-  d.onTimeSynced(kEpoch, 0);
-  d.tick(0, true);
-  d.onConnected(0);
+  online(d);
   std::string stop = "{\"id\":\"s\",\"cmd\":\"stop\"}", reset = "{\"id\":\"r\",\"cmd\":\"reset\"}";
   d.onMessage("farm/farm-1/soil/soil-1/cmd", stop.data(), stop.size(), 10);
   d.onMessage("farm/farm-1/soil/soil-1/cmd", reset.data(), reset.size(), 10);
@@ -243,4 +242,18 @@ TEST(device_a_deep_sleep_wake_keeps_boot_and_seq_a_power_cut_does_not) {
   CHECK(cut.begin(0, stale));
   CHECK_EQ(cut.boot(), uint32_t(2));
   CHECK_EQ(cut.seq(), uint32_t(0));
+}
+
+TEST(device_an_unsynced_clock_for_long_keeps_the_newest_readings_and_counts_the_rest) {
+  Rig r;
+  Device d(r.cfg, r.flash, r.nvs, r.port, r.plant, &r.plant, &r.obs);
+  CHECK(d.begin(0));
+  for (int64_t t = 0; t <= 600 * 1000; t += 1000) d.tick(t, true);  // 10 minutes, no SNTP
+  const uint32_t taken = d.counters().readings + d.counters().events;
+  CHECK(d.counters().droppedPreSync > 0);
+  CHECK_EQ(d.counters().droppedPreSync + PreSyncHold::kSlots, taken);
+  d.onTimeSynced(kEpoch + 600000, 600000);
+  CHECK_EQ(r.obs.channels.size(), size_t(PreSyncHold::kSlots));
+  for (size_t i = 1; i < r.obs.ts.size(); i++) CHECK(r.obs.ts[i] > r.obs.ts[i - 1]);
+  CHECK(r.obs.ts.back() <= kEpoch + 600000 && r.obs.ts.front() >= kEpoch + 600000 - 24 * 60000);
 }
