@@ -31,9 +31,14 @@ export const REQUIRED_BINARIES: ReadonlyArray<readonly [name: string, aptPackage
   // The registry's suite runs on a real PostgreSQL server too (issue 14): initdb in a temp dir.
   ['initdb', 'postgresql'],
   ['postgres', 'postgresql'],
+  // The firmware core's host build (issue 19): test/helpers/firmware-build.ts.
+  ['g++', 'g++'],
+  ['cmake', 'cmake'],
+  ['make', 'make'],
+  ['pkg-config', 'pkg-config'],
 ]
 
-export const INSTALL_ALL = 'apt-get install -y influxdb mosquitto mosquitto-clients redis-server chromium postgresql'
+export const INSTALL_ALL = 'apt-get install -y influxdb mosquitto mosquitto-clients redis-server chromium postgresql g++ cmake make pkg-config libmosquitto-dev'
 
 const isExecutable = (path: string): boolean => {
   try {
