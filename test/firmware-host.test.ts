@@ -13,7 +13,7 @@ import { promisify } from 'node:util'
 import { connectAsync } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MIN_TS_MS } from '../contracts/payloads.js'
-import { AccountStore } from '../runtime/accounts.js'
+import { openOwnAccountStore } from '../registry/accounts-source.js'
 import { ROOT, addDevice, runCli } from './helpers/app.js'
 import { type FirmwareBuild, buildFirmwareHost } from './helpers/firmware-build.js'
 import { type HostDevice, type HostDeviceOptions, type StoredLine, startHostDevice } from './helpers/host-device.js'
@@ -262,8 +262,9 @@ describe('firmware core on the host', () => {
     expect(d.lines.filter((l) => l.ev === 'cmd').map((l) => l.ok)).toEqual([true, true, true])
     await waitFor(async () => (await events(id)).some((e) => e.detail.endsWith('-> off: stop command')), { message: 'the stop in the event log' })
     // set_interval and reboot, which `alerts cmd` does not send, from an operator account.
-    const store = await AccountStore.open(s.dataDir)
+    const store = await openOwnAccountStore({ dataDir: s.dataDir })
     const op = await store.setUser('fw-tech', 'operator')
+    await store.close()
     const client = await connectAsync(url(), { username: op.username, password: op.password, clientId: 'fw-tech_cli', clean: true, reconnectPeriod: 0 })
     cleanups.push(() => client.endAsync())
     const acks: Array<{ id: string; ok: boolean; error?: string }> = []

@@ -77,13 +77,13 @@ ParsedCommand parseCommand(const char* payload, size_t len) {
   // The id first, so that every other refusal can be answered under it.
   if (haveId && idIsString) {
     size_t cps = codePoints(idStr.p, idStr.n);
-    if (cps >= 1 && cps <= kMaxCmdIdLen && idStr.n < sizeof r.cmd.id) {
+    if (cps >= 1 && cps <= kMaxCmdIdLen && idStr.n < sizeof r.cmd.id && plainText(idStr.p, idStr.n)) {
       memcpy(r.cmd.id, idStr.p, idStr.n);
       r.cmd.id[idStr.n] = '\0';
       r.cmd.idLen = idStr.n;
     }
   }
-  if (r.cmd.idLen == 0) { refuse(r, haveId ? "id: must be a string of 1 to 64 characters" : "id: required"); return r; }
+  if (r.cmd.idLen == 0) { refuse(r, haveId ? "id: must be a string of 1 to 64 characters, no control characters" : "id: required"); return r; }
   if (!haveCmd) { refuse(r, "cmd: required"); return r; }
   if (!cmdKnown) { refuse(r, "cmd: must be one of start, stop, reset, set_interval, reboot"); return r; }
   if (haveArgs && !argsOk) { refuse(r, argsError); return r; }

@@ -60,9 +60,30 @@ size_t codePoints(const char* s, size_t len) {
   return n;
 }
 
-// RFC 8259 §7: '"', '\' and the controls U+0000..U+001F must be escaped. Ill-formed UTF-8 is
-// written as U+FFFD so that the payload is always valid UTF-8 text. At most maxCodePoints are
-// written (the contract's maxLength counts code points, as zod and JSON Schema do).
+// The contract's text fields refuse controls (C0, DEL, C1) and U+2028/U+2029: InfluxDB's line
+// protocol cannot carry a line break (contracts/payloads.ts). `k` is the sequence's length.
+static bool refusedInText(const unsigned char* s, size_t i, size_t k) {
+  unsigned char c = s[i];
+  if (k == 1) return c < 0x20 || c == 0x7F;
+  if (k == 2) return c == 0xC2 && s[i + 1] <= 0x9F;
+  if (k == 3) return c == 0xE2 && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9);
+  return false;
+}
+
+bool plainText(const char* s, size_t len) {
+  const unsigned char* u = reinterpret_cast<const unsigned char*>(s);
+  for (size_t i = 0; i < len;) {
+    size_t k = utf8Seq(u, i, len);
+    if (k == 0 || refusedInText(u, i, k)) return false;
+    i += k;
+  }
+  return true;
+}
+
+// RFC 8259 §7: '"' and '\' are escaped. Ill-formed UTF-8, and what the contract refuses in a
+// text field (refusedInText), are written as U+FFFD, so the payload is always valid UTF-8 text
+// the contract accepts. At most maxCodePoints are written (the contract's maxLength counts code
+// points, as zod and JSON Schema do).
 JsonWriter& JsonWriter::str(const char* s, size_t len, size_t maxCodePoints) {
   const unsigned char* u = reinterpret_cast<const unsigned char*>(s);
   put('"');
@@ -71,15 +92,9 @@ JsonWriter& JsonWriter::str(const char* s, size_t len, size_t maxCodePoints) {
     unsigned char c = u[i];
     size_t k = utf8Seq(u, i, len);
     if (k == 0) { puts("\xEF\xBF\xBD", 3); i++; continue; }
-    if (c == '"' || c == '\\') { put('\\'); put(static_cast<char>(c)); }
-    else if (c == '\n') puts("\\n", 2);
-    else if (c == '\r') puts("\\r", 2);
-    else if (c == '\t') puts("\\t", 2);
-    else if (c < 0x20) {
-      char esc[8];
-      snprintf(esc, sizeof esc, "\\u%04x", c);
-      puts(esc, 6);
-    } else puts(s + i, k);
+    if (refusedInText(u, i, k)) puts("\xEF\xBF\xBD", 3);
+    else if (c == '"' || c == '\\') { put('\\'); put(static_cast<char>(c)); }
+    else puts(s + i, k);
     i += k;
   }
   put('"');

@@ -47,6 +47,9 @@ size_t formatNumber(double v, int decimals, char* out);
 
 // Code points of well-formed UTF-8 (an ill-formed byte counts as one: it is written as U+FFFD).
 size_t codePoints(const char* s, size_t len);
+// True when the text holds nothing the contract refuses in a text field (controls, U+2028/9,
+// ill-formed UTF-8).
+bool plainText(const char* s, size_t len);
 
 // A borrowed string (may contain NUL); the bytes live in the reader's scratch buffer.
 struct Str {

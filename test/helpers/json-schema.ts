@@ -12,7 +12,7 @@ const ANNOTATIONS = new Set(['$schema', '$id', 'title', 'description'])
 const KNOWN = new Set([
   ...ANNOTATIONS,
   'type', 'properties', 'required', 'additionalProperties', 'propertyNames', 'enum', 'anyOf',
-  'minimum', 'maximum', 'minLength', 'maxLength',
+  'minimum', 'maximum', 'minLength', 'maxLength', 'pattern',
 ])
 
 const typeOf = (v: unknown): string =>
@@ -41,6 +41,7 @@ export function validate(schema: Schema, value: unknown, path = '$'): string[] {
     maximum?: number
     minLength?: number
     maxLength?: number
+    pattern?: string
   }
   if (s.type !== undefined) {
     const types = Array.isArray(s.type) ? s.type : [s.type]
@@ -56,6 +57,8 @@ export function validate(schema: Schema, value: unknown, path = '$'): string[] {
     const length = [...value].length
     if (s.minLength !== undefined && length < s.minLength) errors.push(`${path}: length ${length} < minLength ${s.minLength}`)
     if (s.maxLength !== undefined && length > s.maxLength) errors.push(`${path}: length ${length} > maxLength ${s.maxLength}`)
+    // JSON Schema patterns are ECMA-262 regular expressions, unanchored.
+    if (s.pattern !== undefined && !new RegExp(s.pattern, 'u').test(value)) errors.push(`${path}: ${JSON.stringify(value)} does not match ${s.pattern}`)
   }
   if (typeOf(value) === 'object') {
     const obj = value as Record<string, unknown>

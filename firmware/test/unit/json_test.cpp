@@ -19,11 +19,17 @@ static std::string num(double v, int decimals) {
   return n == 0 ? "<none>" : std::string(t, n);
 }
 
-TEST(json_escapes_quotes_backslashes_and_controls) {
+// The contract refuses controls and U+2028/9 in text (line protocol has no line break): the
+// writer puts U+FFFD in their place, as contracts/points.ts does.
+TEST(json_escapes_quotes_and_backslashes_and_replaces_what_the_contract_refuses) {
+  const std::string fffd = "\xEF\xBF\xBD";
   CHECK_EQ(strJson("a\"b\\c", 5, 64), std::string("\"a\\\"b\\\\c\""));
-  CHECK_EQ(strJson("l1\nl2\t\r", 7, 64), std::string("\"l1\\nl2\\t\\r\""));
-  const char nul[] = {'x', 0, 0x1f, 'y'};
-  CHECK_EQ(strJson(nul, 4, 64), std::string("\"x\\u0000\\u001fy\""));
+  CHECK_EQ(strJson("l1\nl2\t\r", 7, 64), "\"l1" + fffd + "l2" + fffd + fffd + "\"");
+  const char nul[] = {'x', 0, 0x1f, 0x7f, 'y'};
+  CHECK_EQ(strJson(nul, 5, 64), "\"x" + fffd + fffd + fffd + "y\"");
+  CHECK_EQ(strJson("a\xC2\x85" "b\xE2\x80\xA8" "c\xE2\x80\xA9", 11, 64), "\"a" + fffd + "b" + fffd + "c" + fffd + "\"");
+  CHECK_EQ(strJson("\xC2\xA0\xE2\x80\xA7", 5, 64), std::string("\"\xC2\xA0\xE2\x80\xA7\""));  // NBSP, U+2027: kept
+  CHECK(plainText("ok ป", 6) && !plainText("a\nb", 3) && !plainText("\xE2\x80\xA8", 3) && !plainText("\xff", 1));
   CHECK_EQ(strJson("/", 1, 64), std::string("\"/\""));  // need not be escaped
 }
 
