@@ -11,13 +11,13 @@ import { checkTopicFilter, checkTopicName, topicMatches } from '../contracts/mqt
 import { type Decision, canPublish, canReceive, canSubscribe } from './acl.js'
 import { clientIdAllowed } from './client-id.js'
 import type { BrokerConfig } from './config.js'
-import { holdUntilConnack } from './connack-first.js'
+import { holdUntilConnack } from './patches/connack-first.js'
 import { type ConnectFields, checkConnect } from './connect-check.js'
-import { keepOutOfOrderDeliveries } from './dedupe.js'
-import { slimSettings } from './lean.js'
+import { keepOutOfOrderDeliveries } from './patches/dedupe.js'
+import { slimSettings } from './patches/lean.js'
 import { LogLimiter } from './log-limit.js'
 import { type BrokerMetrics, ChannelTally } from './metrics.js'
-import { type PatchableStore, patchStore } from './store-patches.js'
+import { type PatchableStore, patchStore } from './patches/store-patches.js'
 import { LoginThrottle } from './throttle.js'
 
 // CONNACK return codes, MQTT 3.1.1 §3.2.2.3

@@ -6,8 +6,8 @@
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { Level } from 'level'
-import { OLD_ID_RANGE, type LevelBatch, type QueueStore, type WriteBehind, writeBehind } from './queue-store.js'
-import { type RetainedStore, indexRetained } from './retained-index.js'
+import { OLD_ID_RANGE, type LevelBatch, type QueueStore, type WriteBehind, writeBehind } from './patches/queue-store.js'
+import { type RetainedStore, indexRetained } from './patches/retained-index.js'
 
 const require = createRequire(import.meta.url)
 

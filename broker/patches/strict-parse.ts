@@ -7,7 +7,7 @@
  * A packet that breaks one is refused like any malformed packet: the parser reports an error and
  * Aedes closes the connection [MQTT-4.8.0-1]. strict-parse.test.ts runs the real parser.
  */
-import { wellFormedUtf8 } from '../contracts/mqtt-rules.js'
+import { wellFormedUtf8 } from '../../contracts/mqtt-rules.js'
 import { fromAedes } from './lean.js'
 
 interface ParserInternals {

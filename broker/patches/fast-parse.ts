@@ -11,7 +11,7 @@
  * (strict-parse.ts), MQTT 5) goes to the parser untouched, with what is left of the chunk.
  * fast-parse.test.ts compares both on random streams.
  */
-import { wellFormedUtf8 } from '../contracts/mqtt-rules.js'
+import { wellFormedUtf8 } from '../../contracts/mqtt-rules.js'
 import { fromAedes } from './lean.js'
 
 interface PacketFields {
