@@ -1,50 +1,82 @@
-import { EventEmitter } from 'node:events'
-import type { Client } from 'aedes'
-import { describe, expect, it } from 'vitest'
-import { holdUntilConnack } from './connack-first.js'
+import { Aedes, type Client } from 'aedes'
+import { afterEach, describe, expect, it } from 'vitest'
+import { CONNACK, PUBLISH, type Wire, attach, clientOf, closeBroker, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
+import { waitFor } from '../../test/helpers/wait-for.js'
+import { connackFirst } from './connack-first.js'
 
-function fakeClient() {
-  const written: string[] = []
-  const client = {
-    connackSent: false,
-    closed: false,
-    conn: new EventEmitter(),
-    deliverQoS: (p: unknown, cb: () => void) => {
-      written.push(`qos:${String(p)}`)
-      cb()
-    },
-    deliver0: (p: unknown, cb: () => void) => {
-      written.push(`0:${String(p)}`)
-      cb()
-    },
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+let broker: Aedes | undefined
+afterEach(async () => {
+  if (broker) await closeBroker(broker)
+  broker = undefined
+})
+
+/**
+ * Aedes with the patch wired as hooks.ts does, and a persistent session `dev` on `cmd` that is
+ * offline. `duringResume` runs when Aedes, resuming that session, has restored its subscriptions
+ * but not yet written the CONNACK (it deletes the old Will there, an await on the store).
+ */
+async function resumableSession(duringResume: (b: Aedes) => Promise<void>) {
+  const b = (broker = await Aedes.createBroker())
+  const releases = new WeakMap<Client, () => void>()
+  b.preConnect = (client, _packet, done) => {
+    releases.set(client, connackFirst.install(client))
+    done(null, true)
   }
-  return { client, written, asClient: client as unknown as Client }
+  b.on('connackSent', (_packet, client) => releases.get(client)?.())
+  const first = await connect(b, 'dev', { clean: false })
+  await subscribe(first, ['cmd'])
+  first.destroy()
+  await waitFor(() => !clientOf(b, 'dev'), { message: 'the first connection gone' })
+  const persistence = (b as unknown as { persistence: { delWill(client: Client): Promise<unknown> } }).persistence
+  const delWill = persistence.delWill.bind(persistence)
+  let resuming = true
+  persistence.delWill = async (client) => {
+    if (client.id === 'dev' && resuming) {
+      resuming = false
+      await duringResume(b)
+    }
+    return delWill(client)
+  }
+  return b
 }
 
-describe('CONNACK first ([MQTT-3.2.0-1])', () => {
-  it('holds deliveries until released, then sends them in order; afterwards passes straight through', () => {
-    const { client, written, asClient } = fakeClient()
-    const release = holdUntilConnack(asClient)
-    const acked: string[] = []
-    client.deliverQoS('a', () => acked.push('a'))
-    client.deliver0('b', () => acked.push('b'))
-    expect(written).toEqual([])
-    client.connackSent = true
-    release()
-    expect(written).toEqual(['qos:a', '0:b'])
-    expect(acked).toEqual(['a', 'b'])
-    client.deliverQoS('c', () => {})
-    expect(written).toEqual(['qos:a', '0:b', 'qos:c'])
+const command = { topic: 'cmd', payload: Buffer.from('{"id":"c1","cmd":"stop"}'), qos: 1 as const, retain: false, dup: false, cmd: 'publish' as const }
+const resume = (wire: Wire) => wire.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'dev', clean: false, keepalive: 30 })
+/** Aedes writes a delivery one turn after routing it (deliverQoS): three turns are past that. */
+const pastTheWrite = async () => {
+  for (let i = 0; i < 3; i++) await turn()
+}
+
+describe('connack-first on real Aedes [MQTT-3.2.0-1]', () => {
+  it('fits the installed aedes', () => {
+    expect(fitsInstalled(connackFirst)).toEqual({ ok: true })
   })
 
-  it('releases what it held when the connection closes before its CONNACK', () => {
-    const { client, written, asClient } = fakeClient()
-    holdUntilConnack(asClient)
-    let called = false
-    client.deliverQoS('x', () => (called = true))
-    client.closed = true
-    client.conn.emit('close')
-    expect(called).toBe(true)
-    expect(written).toEqual(['qos:x'])
+  it('a message routed to a resuming session before its CONNACK is written after it', async () => {
+    const b = await resumableSession(async (b) => {
+      b.publish(command, () => undefined)
+      await pastTheWrite()
+    })
+    const back = attach(b)
+    resume(back)
+    await back.waitFor(PUBLISH)
+    expect(back.packets.map((p) => p.type).slice(0, 2)).toEqual([CONNACK, PUBLISH])
+    expect(back.packets[1]?.payload?.toString()).toBe(command.payload.toString())
+  })
+
+  it('a connection that closes before its CONNACK releases what was held for it: the publish completes', async () => {
+    const back: { wire?: Wire } = {}
+    let published = false
+    const b = await resumableSession(async (b) => {
+      b.publish(command, () => (published = true))
+      await pastTheWrite()
+      back.wire?.destroy()
+      await waitFor(() => back.wire?.client.closed, { message: 'Aedes closing the connection' })
+    })
+    back.wire = attach(b)
+    resume(back.wire)
+    await waitFor(() => published, { timeoutMs: 5_000, message: 'the publish to a session that went away to complete' })
   })
 })

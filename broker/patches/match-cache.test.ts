@@ -1,20 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { Level } from 'level'
+import { Aedes } from 'aedes'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cacheSubscriptionsByTopic, cacheTrie } from './match-cache.js'
+import { PUBLISH, closeBroker, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
+import { waitFor } from '../../test/helpers/wait-for.js'
+import { cacheTrie, matchCache, matcherOf } from './match-cache.js'
 
 const require = createRequire(import.meta.url)
 // The trie mqemitter uses, from Aedes' own dependency tree.
 const fromEmitter = createRequire(createRequire(require.resolve('aedes')).resolve('mqemitter'))
 const { Qlobber } = fromEmitter('qlobber') as { Qlobber: new (o: object) => { add(t: string, v: unknown): void; remove(t: string, v?: unknown): void; match(t: string): unknown[] } }
-
-const dirs: string[] = []
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
-})
 
 describe('cacheTrie (the emitter)', () => {
   it('answers from memory until a subscription is added or removed', () => {
@@ -39,38 +33,38 @@ describe('cacheTrie (the emitter)', () => {
   })
 })
 
-describe('cacheSubscriptionsByTopic (aedes-persistence-level)', () => {
-  async function store() {
-    const dir = await mkdtemp(join(tmpdir(), 'match-cache-'))
-    dirs.push(dir)
-    const persistence = (require('aedes-persistence-level') as (db: unknown) => Record<string, (...a: unknown[]) => Promise<unknown>> & { asyncPersistence: never })(new Level(dir))
-    const broker = { id: 'b1', on() {}, subscribe(_t: string, _f: unknown, done: () => void) { done() }, unsubscribe(_t: string, _f: unknown, done: () => void) { done() } }
-    await persistence.setup?.(broker)
-    cacheSubscriptionsByTopic(persistence)
-    const ids = async (topic: string) => ((await persistence.subscriptionsByTopic?.(topic)) as Array<{ clientId: string }>).map((s) => s.clientId).sort()
-    return { persistence, ids }
-  }
-  const client = (id: string) => ({ id })
-  const topic = 'farm/f1/pump/p1/telemetry'
+describe("match-cache on real Aedes' own emitter", () => {
+  let broker: Aedes | undefined
+  afterEach(async () => {
+    if (broker) await closeBroker(broker)
+    broker = undefined
+  })
 
-  it('sees every add, remove and clean at once, also one made while an answer was on its way', async () => {
-    const { persistence, ids } = await store()
-    await persistence.addSubscriptions?.(client('ingest'), [{ topic: 'farm/+/pump/+/telemetry', qos: 1 }])
-    expect(await ids(topic)).toEqual(['ingest'])
-    expect(await ids(topic)).toEqual(['ingest'])
+  it('fits the installed mqemitter', () => {
+    expect(fitsInstalled(matchCache)).toEqual({ ok: true })
+  })
 
-    const other = 'farm/f1/pump/p2/telemetry' // not asked yet: no answer in memory
-    const before = persistence.subscriptionsByTopic?.(other) // computed now, resolved later
-    const adding = persistence.addSubscriptions?.(client('console'), [{ topic: 'farm/f1/#', qos: 1 }])
-    await before
-    await adding
-    expect(await ids(other)).toEqual(['console', 'ingest'])
-    expect(await ids(topic)).toEqual(['console', 'ingest'])
-
-    await persistence.removeSubscriptions?.(client('console'), ['farm/f1/#'])
-    expect(await ids(topic)).toEqual(['ingest'])
-    await persistence.cleanSubscriptions?.(client('ingest'))
-    expect(await ids(topic)).toEqual([])
-    await persistence.destroy?.()
+  it('a topic is matched once until a subscription changes, and a new subscriber gets the next message', async () => {
+    const b = (broker = await Aedes.createBroker())
+    const topic = 'farm/f1/pump/p1/telemetry'
+    const trie = matcherOf(b) as { match(topic: string, ...rest: unknown[]): unknown }
+    let walks = 0
+    const match = trie.match.bind(trie)
+    trie.match = (t, ...rest) => {
+      if (t === topic) walks++
+      return match(t, ...rest)
+    }
+    matchCache.install(b)
+    const ingest = await connect(b, 'ingest')
+    await subscribe(ingest, ['farm/+/pump/+/telemetry'])
+    const publish = (n: number) => new Promise((resolve) => b.publish({ cmd: 'publish', topic, payload: Buffer.from(String(n)), qos: 0, retain: false, dup: false }, resolve))
+    for (let n = 1; n <= 5; n++) await publish(n)
+    await ingest.waitFor(PUBLISH, 5)
+    expect(walks).toBe(1)
+    const console = await connect(b, 'console')
+    await subscribe(console, ['farm/f1/#'])
+    await publish(6)
+    await waitFor(() => console.packets.some((p) => p.payload?.toString() === '6'), { message: 'the new subscriber getting message 6' })
+    expect(walks).toBe(2)
   })
 })
