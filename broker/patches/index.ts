@@ -27,7 +27,8 @@ export { connackFirst, dedupe, durableAck, fastParse, fastWrite, lean, matchCach
 /** Every patch, in the order the broker installs them. */
 export const PATCHES: readonly Patch[] = [lean, fastParse, strictParse, retainedIndex, queueStore, fastWrite, persistenceMatchCache, matchCache, durableAck, storePatches, dedupe, connackFirst]
 
-export type Verdict = { ok: true; warning?: string } | { ok: false; reason: string }
+/** `unknownVersion`: the shape fits, only the version is not one the patch was written for. */
+export type Verdict = { ok: true; warning?: string } | { ok: false; reason: string; unknownVersion?: true }
 
 const where = (patch: Patch) => `patch ${patch.name} (broker/patches/${patch.name}.ts)`
 
@@ -41,8 +42,12 @@ export function verdict(patch: Patch, installed: Installed | undefined, shapes: 
   if (patch.versions.includes(installed.version)) return { ok: true }
   const unknown = `${where(patch)} was written for ${patch.package} ${known}, not ${found}`
   if (allowUnknownVersions) return { ok: true, warning: `${unknown}: running it anyway (BROKER_ALLOW_UNKNOWN_PATCH_VERSIONS)` }
-  return { ok: false, reason: `${unknown}: check the patch against that version and add it to the patch's versions (broker/patches/README.md), or set BROKER_ALLOW_UNKNOWN_PATCH_VERSIONS=1 to try it` }
+  return { ok: false, reason: unknown, unknownVersion: true }
 }
+
+const ADVICE =
+  "Check each patch against the version found and add that version to the patch's versions (broker/patches/README.md), or set BROKER_ALLOW_UNKNOWN_PATCH_VERSIONS=1 to try it"
+
 
 export class PatchRefused extends Error {
   override name = 'PatchRefused'
@@ -63,13 +68,15 @@ export function checkPatches(opts: GateOptions): { warnings: string[] } {
   const installed = opts.installed ?? installedPackage
   const warnings: string[] = []
   const refusals: string[] = []
+  let unknownVersions = false
   for (const patch of PATCHES) {
     if (patch.storage !== undefined && patch.storage !== opts.storage) continue
     const v = verdict(patch, installed(patch.package), shapes, opts.allowUnknownVersions)
     if (!v.ok) refusals.push(v.reason)
-    else if (v.warning) warnings.push(v.warning)
+    if (!v.ok && v.unknownVersion) unknownVersions = true
+    if (v.ok && v.warning) warnings.push(v.warning)
   }
-  if (refusals.length > 0) throw new PatchRefused(`the broker refuses to start: ${refusals.join('; ')}`)
+  if (refusals.length > 0) throw new PatchRefused(`the broker refuses to start: ${refusals.join('; ')}${unknownVersions ? `. ${ADVICE}` : ''}`)
   return { warnings }
 }
 
