@@ -1,16 +1,12 @@
 import { Aedes, type Client } from 'aedes'
-import { afterEach, describe, expect, it } from 'vitest'
-import { CONNACK, PUBLISH, type Wire, attach, clientOf, closeBroker, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
+import { describe, expect, it } from 'vitest'
+import { CONNACK, PUBLISH, type Wire, attach, clientOf, closedAfterEach, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
 import { waitFor } from '../../test/helpers/wait-for.js'
 import { connackFirst } from './connack-first.js'
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-let broker: Aedes | undefined
-afterEach(async () => {
-  if (broker) await closeBroker(broker)
-  broker = undefined
-})
+const opened = closedAfterEach()
 
 /**
  * Aedes with the patch wired as hooks.ts does, and a persistent session `dev` on `cmd` that is
@@ -18,7 +14,7 @@ afterEach(async () => {
  * but not yet written the CONNACK (it deletes the old Will there, an await on the store).
  */
 async function resumableSession(duringResume: (b: Aedes) => Promise<void>) {
-  const b = (broker = await Aedes.createBroker())
+  const b = opened(await Aedes.createBroker())
   const releases = new WeakMap<Client, () => void>()
   b.preConnect = (client, _packet, done) => {
     releases.set(client, connackFirst.install(client))

@@ -1,17 +1,11 @@
 import { Aedes } from 'aedes'
-import { afterEach, describe, expect, it } from 'vitest'
-import { PUBACK, PUBLISH, closeBroker, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
-import { type LevelStore, openLevelStore } from '../../test/helpers/level-store.js'
+import { describe, expect, it } from 'vitest'
+import { PUBACK, PUBLISH, closedAfterEach, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
+import { openLevelStore } from '../../test/helpers/level-store.js'
 import { waitFor } from '../../test/helpers/wait-for.js'
 import { dedupe } from './dedupe.js'
 
-let broker: Aedes | undefined
-let store: LevelStore | undefined
-afterEach(async () => {
-  if (broker) await closeBroker(broker)
-  await store?.close()
-  broker = store = undefined
-})
+const opened = closedAfterEach()
 
 describe('dedupe on real Aedes and aedes-persistence-level [MQTT-4.5.0-1]', () => {
   it('fits the installed aedes', () => {
@@ -19,8 +13,8 @@ describe('dedupe on real Aedes and aedes-persistence-level [MQTT-4.5.0-1]', () =
   })
 
   it('a persistent session gets every QoS 1 message, though their store writes finish out of order', async () => {
-    store = await openLevelStore()
-    const b = (broker = await Aedes.createBroker({ persistence: store.persistence as never }))
+    const store = opened(await openLevelStore())
+    const b = opened(await Aedes.createBroker({ persistence: store.persistence as never }))
     b.preConnect = (client, _packet, done) => {
       dedupe.install(client) // as hooks.ts: before the session's subscriptions are restored
       done(null, true)

@@ -1,29 +1,23 @@
 import { Aedes } from 'aedes'
-import { afterEach, describe, expect, it } from 'vitest'
-import { PUBACK, PUBLISH, clientOf, closeBroker, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
+import { describe, expect, it } from 'vitest'
+import { PUBACK, PUBLISH, clientOf, closedAfterEach, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
 import { type LevelStore, openLevelStore } from '../../test/helpers/level-store.js'
 import { waitFor } from '../../test/helpers/wait-for.js'
 import { durableAck } from './durable-ack.js'
 import { fastWrite } from './fast-write.js'
 import { type LevelBatch, type QueueStore, type WriteBehind, queueStore } from './queue-store.js'
 
-let broker: Aedes | undefined
-let store: LevelStore | undefined
-afterEach(async () => {
-  if (broker) await closeBroker(broker)
-  await store?.close()
-  broker = store = undefined
-})
+const opened = closedAfterEach()
 
 /** Aedes on LevelDB with the write-behind queue and this patch, installed as broker/index.ts does. */
-async function durableBroker(flushMs: number): Promise<{ b: Aedes; queue: WriteBehind }> {
-  store = await openLevelStore()
+async function durableBroker(flushMs: number): Promise<{ b: Aedes; queue: WriteBehind; store: LevelStore }> {
+  const store = opened(await openLevelStore())
   const queue = queueStore.install(store.persistence as unknown as QueueStore, store.db as unknown as LevelBatch, { flushMs, holdMs: 60_000, onError: () => undefined })
-  const b = (broker = await Aedes.createBroker({ persistence: store.persistence as never }))
+  const b = opened(await Aedes.createBroker({ persistence: store.persistence as never }))
   fastWrite.install()
   durableAck.install(b, queue)
   queue.knowConnected((id) => clientOf(b, id)?.connected === true)
-  return { b, queue }
+  return { b, queue, store }
 }
 
 const reading = (messageId: number) =>
@@ -35,7 +29,7 @@ describe('durable-ack on real Aedes and aedes-persistence-level [MQTT-4.3.2-2]',
   })
 
   it('with the subscriber away, a PUBACK leaves only once its message is on disk', async () => {
-    const { b, queue } = await durableBroker(100)
+    const { b, queue, store } = await durableBroker(100)
     const ingest = await connect(b, 'ingest', { clean: false })
     await subscribe(ingest, ['farm/+/pump/+/telemetry'])
     ingest.destroy()
@@ -48,7 +42,7 @@ describe('durable-ack on real Aedes and aedes-persistence-level [MQTT-4.3.2-2]',
     device.send(reading(1), reading(2))
     await device.waitFor(PUBACK, 2)
     expect(writtenAtPuback).toEqual([2, 2]) // both written in one batch, then both acknowledged
-    expect(await store?.keys('outgoing:')).toHaveLength(2)
+    expect(await store.keys('outgoing:')).toHaveLength(2)
   })
 
   it('with the subscriber connected, a PUBACK waits for its acknowledgement, and PUBACKs keep the PUBLISH order [MQTT-4.6.0-2]', async () => {

@@ -2,8 +2,8 @@ import { createRequire } from 'node:module'
 import { Aedes } from 'aedes'
 import fc from 'fast-check'
 import mqtt from 'mqtt-packet'
-import { afterEach, describe, expect, it } from 'vitest'
-import { PUBACK, PUBLISH, closeBroker, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
+import { describe, expect, it } from 'vitest'
+import { PUBACK, PUBLISH, closedAfterEach, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
 import { waitFor } from '../../test/helpers/wait-for.js'
 import { ORIGINAL_PARSE, fastParse } from './fast-parse.js'
 import { strictParse } from './strict-parse.js'
@@ -98,18 +98,14 @@ describe('fast PUBLISH/PUBACK parsing', () => {
 })
 
 describe('fast-parse on a real Aedes client', () => {
-  let broker: Aedes | undefined
-  afterEach(async () => {
-    if (broker) await closeBroker(broker)
-    broker = undefined
-  })
+  const opened = closedAfterEach()
 
   it('fits the installed mqtt-packet', () => {
     expect(fitsInstalled(fastParse)).toEqual({ ok: true })
   })
 
   it("whole PUBLISH and PUBACK packets from a device skip the parser's state machine, and arrive as sent", async () => {
-    const b = (broker = await Aedes.createBroker())
+    const b = opened(await Aedes.createBroker())
     const proto = Parser.prototype as unknown as { _parseHeader(): boolean }
     const parseHeader = proto._parseHeader
     let headers = 0

@@ -12,7 +12,7 @@
  * fast-parse.test.ts compares both on random streams.
  */
 import { wellFormedUtf8 } from '../../contracts/mqtt-rules.js'
-import { definePatch, fn, fromAedes, problems, prop } from './patch.js'
+import { construct, definePatch, fn, fromAedes, problems, prop } from './patch.js'
 
 interface PacketFields {
   cmd: string | null
@@ -143,7 +143,7 @@ export const fastParse = definePatch({
   versions: ['9.0.2'],
   clause: 'none: speed (the largest single gain in bench/README.md); emits what the parser emits, proven on random streams',
   check({ Parser, parser, Packet }) {
-    const packet = typeof Packet === 'function' ? (new (Packet as new () => object)() as Record<string, unknown>) : undefined
+    const packet = construct(Packet)
     const state = parser as Record<string, unknown>
     return problems(
       fn('Parser.prototype', Parser.prototype, 'parse', 1),

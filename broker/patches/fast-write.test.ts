@@ -1,8 +1,8 @@
 import { Aedes } from 'aedes'
 import fc from 'fast-check'
 import mqtt from 'mqtt-packet'
-import { afterEach, describe, expect, it } from 'vitest'
-import { CONNACK, PUBACK, PUBLISH, attach, closeBroker, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
+import { describe, expect, it } from 'vitest'
+import { CONNACK, PUBACK, PUBLISH, attach, closedAfterEach, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
 import { StrictReader, connectWithWill } from '../../test/helpers/mqtt-wire.js'
 import { encode, fastWrite } from './fast-write.js'
 
@@ -66,11 +66,7 @@ describe('fast-write encoding', () => {
 })
 
 describe('fast-write on real Aedes', () => {
-  let broker: Aedes | undefined
-  afterEach(async () => {
-    if (broker) await closeBroker(broker)
-    broker = undefined
-  })
+  const opened = closedAfterEach()
 
   it('fits the installed mqtt-packet', () => {
     expect(fitsInstalled(fastWrite)).toEqual({ ok: true })
@@ -78,7 +74,7 @@ describe('fast-write on real Aedes', () => {
 
   it('every PUBLISH and PUBACK Aedes writes is one write() of the whole packet', async () => {
     fastWrite.install()
-    const b = (broker = await Aedes.createBroker())
+    const b = opened(await Aedes.createBroker())
     const ingest = await connect(b, 'ingest')
     await subscribe(ingest, ['farm/+/pump/+/telemetry'])
     const device = await connect(b, 'pump-1')
@@ -96,7 +92,7 @@ describe('fast-write on real Aedes', () => {
 
   it('a Will of QoS 3 (accepted by the parser) reaches a wildcard subscriber as QoS 1 [MQTT-3.3.1-4]', async () => {
     fastWrite.install()
-    const b = (broker = await Aedes.createBroker())
+    const b = opened(await Aedes.createBroker())
     const watcher = await connect(b, 'watcher')
     await subscribe(watcher, ['farm/+/pump/+/status'])
     const device = attach(b)

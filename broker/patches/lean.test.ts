@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream'
 import { Aedes } from 'aedes'
 import mqtt from 'mqtt-packet'
-import { afterEach, describe, expect, it } from 'vitest'
-import { closeBroker, fitsInstalled, connect as openWire, subscribe } from '../../test/helpers/aedes-wire.js'
+import { describe, expect, it } from 'vitest'
+import { closedAfterEach, fitsInstalled, connect as openWire, subscribe } from '../../test/helpers/aedes-wire.js'
 import { lean, leanCodec, slimSettings } from './lean.js'
 import { fromAedes } from './patch.js'
 
@@ -75,11 +75,7 @@ describe('slimSettings', () => {
 })
 
 describe('lean on a real Aedes client', () => {
-  let broker: Aedes | undefined
-  afterEach(async () => {
-    if (broker) await closeBroker(broker)
-    broker = undefined
-  })
+  const opened = closedAfterEach()
 
   it('fits the installed mqtt-packet', () => {
     expect(fitsInstalled(lean)).toEqual({ ok: true })
@@ -87,7 +83,7 @@ describe('lean on a real Aedes client', () => {
 
   it("its parser keeps a plain buffer list and only the protocol version; Aedes' writer caches no numbers", async () => {
     lean.install()
-    const b = (broker = await Aedes.createBroker())
+    const b = opened(await Aedes.createBroker())
     b.on('connackSent', (_packet, client) => slimSettings(client)) // as hooks.ts
     const device = await openWire(b, 'pump-1', { username: 'pump-1', password: Buffer.from('secret') })
     await subscribe(device, ['farm/f/pump/pump-1/cmd'], 300) // a SUBACK with a packet id, through writeToStream

@@ -10,7 +10,7 @@
  *   connection, and reads only `protocolVersion` and `bridgeMode` from it: slimSettings keeps those.
  */
 import { createRequire } from 'node:module'
-import { definePatch, fn, fromAedes, problems, prop } from './patch.js'
+import { construct, definePatch, fn, fromAedes, problems, prop } from './patch.js'
 
 interface ParserInternals {
   packet: unknown
@@ -56,14 +56,14 @@ export const lean = definePatch({
   versions: ['9.0.2'],
   clause: 'none: memory (issue 3, 10,000 idle devices under 250 MB); the bytes written and the packets parsed stay the same',
   check({ mqttPacket, Parser, parser, Packet, BufferList, client }) {
-    const list = typeof BufferList === 'function' ? (new (BufferList as new () => object)() as object) : undefined
+    const list = construct(BufferList)
     const clientParser = (client as { _parser?: unknown })._parser
     return problems(
       fn('mqtt-packet', mqttPacket, 'writeToStream', 3),
       prop('mqtt-packet.writeToStream', (mqttPacket as { writeToStream?: unknown }).writeToStream, 'cacheNumbers', 'boolean'),
       fn('Parser.prototype', Parser.prototype, '_resetState', 0),
       ...(['packet', 'error', '_list', '_stateCounter', 'settings'] as const).map((name) => (name in parser ? undefined : `a parser has no ${name}`)),
-      typeof Packet === 'function' ? undefined : 'mqtt-packet/packet is not a class',
+      construct(Packet) ? undefined : 'mqtt-packet/packet is not a class',
       list ? undefined : "bl's BufferList (the one mqtt-packet's parser loads) is not a class",
       ...LIST_METHODS.map((name) => fn('BufferList', list, name)),
       prop('a BufferList', list, 'length', 'number'),

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { Aedes } from 'aedes'
-import { afterEach, describe, expect, it } from 'vitest'
-import { PUBLISH, closeBroker, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
+import { describe, expect, it } from 'vitest'
+import { PUBLISH, closedAfterEach, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
 import { waitFor } from '../../test/helpers/wait-for.js'
 import { cacheTrie, matchCache, matcherOf } from './match-cache.js'
 
@@ -34,18 +34,14 @@ describe('cacheTrie (the emitter)', () => {
 })
 
 describe("match-cache on real Aedes' own emitter", () => {
-  let broker: Aedes | undefined
-  afterEach(async () => {
-    if (broker) await closeBroker(broker)
-    broker = undefined
-  })
+  const opened = closedAfterEach()
 
   it('fits the installed mqemitter', () => {
     expect(fitsInstalled(matchCache)).toEqual({ ok: true })
   })
 
   it('a topic is matched once until a subscription changes, and a new subscriber gets the next message', async () => {
-    const b = (broker = await Aedes.createBroker())
+    const b = opened(await Aedes.createBroker())
     const topic = 'farm/f1/pump/p1/telemetry'
     const trie = matcherOf(b) as { match(topic: string, ...rest: unknown[]): unknown }
     let walks = 0

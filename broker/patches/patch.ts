@@ -116,5 +116,9 @@ export function prop(where: string, obj: unknown, name: string, type: 'boolean' 
   return actual === type ? undefined : `${where}.${name} is ${actual}, not ${type}`
 }
 
+/** An instance of `cls` made without arguments, or undefined when it is no class. */
+export const construct = (cls: unknown): Record<string, unknown> | undefined =>
+  typeof cls === 'function' ? (new (cls as new () => Record<string, unknown>)() as Record<string, unknown>) : undefined
+
 /** The problems among `checks` (undefined: that one fits). */
 export const problems = (...checks: Array<string | undefined>): string[] => checks.filter((c): c is string => c !== undefined)

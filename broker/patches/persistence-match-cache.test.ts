@@ -5,8 +5,8 @@ import { join } from 'node:path'
 import { Aedes } from 'aedes'
 import { Level } from 'level'
 import { afterEach, describe, expect, it } from 'vitest'
-import { PUBLISH, clientOf, closeBroker, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
-import { type LevelStore, openLevelStore } from '../../test/helpers/level-store.js'
+import { PUBLISH, clientOf, closedAfterEach, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
+import { openLevelStore } from '../../test/helpers/level-store.js'
 import { waitFor } from '../../test/helpers/wait-for.js'
 import { cacheSubscriptionsByTopic, persistenceMatchCache } from './persistence-match-cache.js'
 
@@ -54,20 +54,14 @@ describe('cacheSubscriptionsByTopic (aedes-persistence-level)', () => {
 })
 
 describe('persistence-match-cache on real Aedes and aedes-persistence-level', () => {
-  let broker: Aedes | undefined
-  let level: LevelStore | undefined
-  afterEach(async () => {
-    if (broker) await closeBroker(broker)
-    await level?.close()
-    broker = level = undefined
-  })
+  const opened = closedAfterEach()
 
   it('fits the installed aedes-persistence-level', () => {
     expect(fitsInstalled(persistenceMatchCache)).toEqual({ ok: true })
   })
 
   it('the persistent sessions a topic reaches are looked up once until one subscribes, and the new one gets its copy', async () => {
-    level = await openLevelStore()
+    const level = opened(await openLevelStore())
     const store = level.persistence.asyncPersistence as unknown as { subscriptionsByTopic(topic: string): Promise<unknown[]> }
     const topic = 'farm/f1/pump/p1/telemetry'
     let walks = 0
@@ -76,7 +70,7 @@ describe('persistence-match-cache on real Aedes and aedes-persistence-level', ()
       if (t === topic) walks++
       return byTopic(t)
     }
-    const b = (broker = await Aedes.createBroker({ persistence: level.persistence as never }))
+    const b = opened(await Aedes.createBroker({ persistence: level.persistence as never }))
     persistenceMatchCache.install(level.persistence as never) // after createBroker, as broker/index.ts does
     const ingest = await connect(b, 'ingest', { clean: false })
     await subscribe(ingest, ['farm/+/pump/+/telemetry'])

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import { Aedes, type Client } from 'aedes'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { PUBLISH, clientOf, closeBroker, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
+import { PUBLISH, clientOf, closeBroker, closedAfterEach, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
 import { type LevelStore, openLevelStore } from '../../test/helpers/level-store.js'
 import { waitFor } from '../../test/helpers/wait-for.js'
 import { type LevelBatch, type QueueStore, queueStore, writeBehind } from './queue-store.js'
@@ -214,13 +214,7 @@ describe('write-behind queue for persistent sessions', () => {
 })
 
 describe('write-behind on real Aedes and aedes-persistence-level', () => {
-  let broker: Aedes | undefined
-  let level: LevelStore | undefined
-  afterEach(async () => {
-    if (broker) await closeBroker(broker)
-    await level?.close()
-    broker = level = undefined
-  })
+  const opened = closedAfterEach()
 
   /** Aedes on LevelDB with the write-behind installed (as persistence.ts does); counts the queue's puts to LevelDB. */
   async function queuedBroker(l: LevelStore) {
@@ -240,7 +234,7 @@ describe('write-behind on real Aedes and aedes-persistence-level', () => {
       return batch(...args)
     }
     const queue = queueStore.install(l.persistence as unknown as QueueStore, l.db as unknown as LevelBatch, { flushMs: 50, holdMs: 60_000, onError: () => undefined })
-    const b = (broker = await Aedes.createBroker({ persistence: l.persistence as never }))
+    const b = opened(await Aedes.createBroker({ persistence: l.persistence as never }))
     queue.knowConnected((id) => clientOf(b, id)?.connected === true)
     return { b, queue, puts }
   }
@@ -251,7 +245,8 @@ describe('write-behind on real Aedes and aedes-persistence-level', () => {
   })
 
   it('messages a connected persistent session acknowledges in time never reach the disk', async () => {
-    const { b, puts } = await queuedBroker((level = await openLevelStore()))
+    const level = opened(await openLevelStore())
+    const { b, puts } = await queuedBroker(level)
     const ingest = await connect(b, 'ingest', { clean: false })
     ingest.onPacket((p) => {
       if (p.type === PUBLISH && p.messageId !== undefined) ingest.send({ cmd: 'puback', messageId: p.messageId })
@@ -263,11 +258,12 @@ describe('write-behind on real Aedes and aedes-persistence-level', () => {
     for (let seq = 1; seq <= 5; seq++) device.send(reading(seq))
     await waitFor(() => acked === 5, { message: () => `5 acknowledgements (have ${acked})` })
     expect(puts.outgoing).toBe(0)
-    expect(await level?.keys('outgoing')).toEqual([])
+    expect(await level.keys('outgoing')).toEqual([])
   })
 
   it('what stays unacknowledged is written where aedes-persistence-level reads it back after a restart', async () => {
-    const first = await queuedBroker((level = await openLevelStore()))
+    const level = opened(await openLevelStore())
+    const first = await queuedBroker(level)
     const away = await connect(first.b, 'ingest', { clean: false })
     await subscribe(away, ['farm/+/pump/+/telemetry'])
     away.destroy()
@@ -276,8 +272,8 @@ describe('write-behind on real Aedes and aedes-persistence-level', () => {
     for (let seq = 1; seq <= 3; seq++) device.send(reading(seq))
     await waitFor(() => first.queue.counts().written === 3, { message: 'three messages written' })
     await closeBroker(first.b)
-    level = await level.reopen() // a fresh aedes-persistence-level, without the write-behind
-    const b = (broker = await Aedes.createBroker({ persistence: level.persistence as never }))
+    const again = opened(await level.reopen()) // a fresh aedes-persistence-level, without the write-behind
+    const b = opened(await Aedes.createBroker({ persistence: again.persistence as never }))
     const back = await connect(b, 'ingest', { clean: false })
     const got = await back.waitFor(PUBLISH, 3)
     expect(got.map((p) => p.payload?.toString())).toEqual([1, 2, 3].map((seq) => `{"seq":${seq}}`))

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import { Aedes } from 'aedes'
-import { afterEach, describe, expect, it } from 'vitest'
-import { PUBLISH, closeBroker, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
+import { describe, expect, it } from 'vitest'
+import { PUBLISH, closeBroker, closedAfterEach, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
 import { type LevelStore, openLevelStore } from '../../test/helpers/level-store.js'
 import { type RetainedPacket, type RetainedStore, indexRetained, retainedIndex } from './retained-index.js'
 
@@ -57,13 +57,7 @@ describe('retained index', () => {
 })
 
 describe('retained index on real Aedes and aedes-persistence-level', () => {
-  let broker: Aedes | undefined
-  let level: LevelStore | undefined
-  afterEach(async () => {
-    if (broker) await closeBroker(broker)
-    await level?.close()
-    broker = level = undefined
-  })
+  const opened = closedAfterEach()
 
   /** Aedes on `l` with the index installed (as persistence.ts does); the store's own scans are recorded. */
   async function indexedBroker(l: LevelStore) {
@@ -75,8 +69,7 @@ describe('retained index on real Aedes and aedes-persistence-level', () => {
       return combi(patterns)
     }
     retainedIndex.install(store)
-    broker = await Aedes.createBroker({ persistence: l.persistence as never })
-    return { b: broker, scans }
+    return { b: opened(await Aedes.createBroker({ persistence: l.persistence as never })), scans }
   }
   const STATUS = 'farm/f1/pump/p1/status'
 
@@ -98,11 +91,11 @@ describe('retained index on real Aedes and aedes-persistence-level', () => {
   }
 
   it('an exact topic gets its retained message from memory, before and after a restart; a filter still reads the store', async () => {
-    const first = await indexedBroker((level = await openLevelStore()))
+    const level = opened(await openLevelStore())
+    const first = await indexedBroker(level)
     await new Promise((resolve) => first.b.publish({ cmd: 'publish', topic: STATUS, payload: Buffer.from('online'), qos: 1, retain: true, dup: false }, resolve))
     await expectServedFromMemory(first)
     await closeBroker(first.b)
-    level = await level.reopen()
-    await expectServedFromMemory(await indexedBroker(level))
+    await expectServedFromMemory(await indexedBroker(opened(await level.reopen())))
   })
 })

@@ -1,17 +1,11 @@
 import { Aedes, type Client } from 'aedes'
-import { afterEach, describe, expect, it } from 'vitest'
-import { PUBLISH, SUBACK, clientOf, closeBroker, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
-import { type LevelStore, openLevelStore } from '../../test/helpers/level-store.js'
+import { describe, expect, it } from 'vitest'
+import { PUBLISH, SUBACK, clientOf, closedAfterEach, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
+import { openLevelStore } from '../../test/helpers/level-store.js'
 import { waitFor } from '../../test/helpers/wait-for.js'
 import { type PatchableStore, storePatches } from './store-patches.js'
 
-let broker: Aedes | undefined
-let store: LevelStore | undefined
-afterEach(async () => {
-  if (broker) await closeBroker(broker)
-  await store?.close()
-  broker = store = undefined
-})
+const opened = closedAfterEach()
 
 const GRANTED = 'farm/f1/#'
 
@@ -20,7 +14,7 @@ const GRANTED = 'farm/f1/#'
  * and a count of the calls that reach the store underneath it.
  */
 async function patchedBroker() {
-  store = await openLevelStore()
+  const store = opened(await openLevelStore())
   const persistence = store.persistence as unknown as PatchableStore & { cleanIncoming: (c: Client) => Promise<unknown> }
   const calls = { clearOnPuback: 0, cleanIncoming: 0 }
   const clear = persistence.outgoingClearMessageId.bind(persistence)
@@ -33,14 +27,14 @@ async function patchedBroker() {
     calls.cleanIncoming++
     return cleanIncoming(client)
   }
-  const b = (broker = await Aedes.createBroker({ persistence: persistence as never }))
+  const b = opened(await Aedes.createBroker({ persistence: persistence as never }))
   b.authorizeSubscribe = (_client, sub, done) => done(null, sub.topic === GRANTED ? sub : null)
   const { sentQos2 } = storePatches.install(persistence, (_client, filter) => filter === GRANTED)
   b.authorizePublish = (client, packet, done) => {
     if (client && packet.qos === 2) sentQos2.add(client) // as hooks.ts
     done(null)
   }
-  return { b, calls }
+  return { b, calls, store }
 }
 
 describe('store-patches on real Aedes and aedes-persistence-level', () => {
@@ -49,12 +43,12 @@ describe('store-patches on real Aedes and aedes-persistence-level', () => {
   })
 
   it('a persistent session stores only the filters it was granted [MQTT-3.9.3]', async () => {
-    const { b } = await patchedBroker()
+    const { b, store } = await patchedBroker()
     const console = await connect(b, 'console', { clean: false })
     console.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: GRANTED, qos: 1 }, { topic: 'farm/f2/#', qos: 1 }] })
     const [suback] = await console.waitFor(SUBACK)
     expect([...(suback?.body.subarray(2) ?? [])]).toEqual([1, 0x80])
-    expect((await store?.persistence.subscriptionsByClient({ id: 'console' }))?.map((s) => s.topic)).toEqual([GRANTED])
+    expect((await store.persistence.subscriptionsByClient({ id: 'console' })).map((s) => s.topic)).toEqual([GRANTED])
   })
 
   it("a clean session's PUBACK is not looked up in the store", async () => {

@@ -1,22 +1,18 @@
 import { Aedes } from 'aedes'
-import { afterEach, describe, expect, it } from 'vitest'
-import { PUBACK, PUBLISH, attach, closeBroker, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
+import { describe, expect, it } from 'vitest'
+import { PUBACK, PUBLISH, attach, closedAfterEach, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
 import { encodePublishRaw } from '../../test/helpers/mqtt-wire.js'
 import { waitFor } from '../../test/helpers/wait-for.js'
 import { fastParse } from './fast-parse.js'
 import { strictParse } from './strict-parse.js'
 
-let broker: Aedes | undefined
-afterEach(async () => {
-  if (broker) await closeBroker(broker)
-  broker = undefined
-})
+const opened = closedAfterEach()
 
 /** Aedes with both parser patches, as the broker runs, and the errors that closed connections. */
 async function strictBroker() {
   fastParse.install()
   strictParse.install()
-  const b = (broker = await Aedes.createBroker())
+  const b = opened(await Aedes.createBroker())
   const errors: string[] = []
   b.on('clientError', (_client, err) => errors.push(err.message))
   b.on('connectionError', (_client, err) => errors.push(err.message))

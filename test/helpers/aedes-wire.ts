@@ -6,9 +6,11 @@
 import { duplexPair } from 'node:stream'
 import type { Aedes, Client } from 'aedes'
 import mqtt from 'mqtt-packet'
+import { afterEach } from 'vitest'
 import { type Installed, type Patch, installedPackage } from '../../broker/patches/patch.js'
 import { type Verdict, verdict } from '../../broker/patches/index.js'
 import { probeShapes } from '../../broker/patches/probe.js'
+import type { LevelStore } from './level-store.js'
 import { type ServerPacket, StrictReader } from './mqtt-wire.js'
 import { waitFor } from './wait-for.js'
 
@@ -100,6 +102,21 @@ export const clientOf = (broker: Aedes, clientId: string): (Client & { connected
   (broker as unknown as { clients: Record<string, (Client & { connected: boolean }) | undefined> }).clients[clientId]
 
 export const closeBroker = (broker: Aedes) => new Promise<void>((resolve) => broker.close(() => resolve()))
+
+/**
+ * Closes what a test opened after it, last first (a broker before its store): call once per
+ * file, `const opened = closedAfterEach()`, then `const b = opened(await Aedes.createBroker())`.
+ */
+export function closedAfterEach(): <T extends Aedes | LevelStore>(thing: T) => T {
+  const things: Array<Aedes | LevelStore> = []
+  afterEach(async () => {
+    for (const thing of things.splice(0).reverse()) await ('reopen' in thing ? thing.close() : closeBroker(thing))
+  })
+  return (thing) => {
+    things.push(thing)
+    return thing
+  }
+}
 
 /** The gate's verdict on `patch` for the packages installed here: a version bump fails the patch's own test. */
 export function fitsInstalled(patch: Patch): Verdict {
