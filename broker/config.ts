@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { optionalString, port, positiveInt } from '../runtime/config.js'
+import { flag, optionalString, port, positiveInt } from '../runtime/config.js'
 
 export const BrokerEnv = z.object({
   MQTT_PORT: port(1883),
@@ -37,6 +37,11 @@ export const BrokerEnv = z.object({
   BROKER_QUEUE_HOLD_MS: positiveInt(5_000),
   /** redis://host:port: persistence and message routing shared by several broker processes. */
   REDIS_URL: optionalString(),
+  /**
+   * Start even when a patched package (aedes, mqtt-packet, ...) has a version its patch was not
+   * written for, with a warning: for testing an upgrade, never for production (patches/README.md).
+   */
+  BROKER_ALLOW_UNKNOWN_PATCH_VERSIONS: flag(false),
 })
   .refine((e) => (e.MQTT_TLS_PORT === undefined) || (e.MQTT_TLS_CERT !== undefined && e.MQTT_TLS_KEY !== undefined), {
     message: 'MQTT_TLS_PORT needs MQTT_TLS_CERT and MQTT_TLS_KEY',

@@ -1,8 +1,8 @@
 import mqtt from 'mqtt-packet'
 import { describe, expect, it } from 'vitest'
 import { type ConnectFields, MAX_CLIENT_ID_BYTES, checkConnect } from './connect-check.js'
-import { fromAedes } from './lean.js'
-import { strictParse } from './strict-parse.js'
+import { fromAedes } from './patches/patch.js'
+import { strictParse } from './patches/strict-parse.js'
 
 const good: ConnectFields = { protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'pump-1', username: 'pump-1', password: Buffer.from('s') }
 const will = { topic: 'farm/f/pump/pump-1/status', payload: Buffer.from('{}'), qos: 1, retain: true }
@@ -61,7 +61,7 @@ function connectBytes(flags?: number, packet: Partial<mqtt.IConnectPacket> = {})
 
 /** What the parser Aedes loads (strict-parse.ts installed) makes of these bytes: a packet or an error. */
 function parse(buf: Buffer): mqtt.Packet | string {
-  strictParse()
+  strictParse.install()
   const Parser = fromAedes('mqtt-packet/parser') as { parser(): mqtt.Parser }
   const parser = Parser.parser()
   let out: mqtt.Packet | string = 'nothing'

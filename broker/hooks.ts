@@ -11,13 +11,13 @@ import { checkTopicFilter, checkTopicName, topicMatches } from '../runtime/mqtt-
 import { type Decision, canPublish, canReceive, canSubscribe } from './acl.js'
 import { clientIdAllowed } from './client-id.js'
 import type { BrokerConfig } from './config.js'
-import { holdUntilConnack } from './connack-first.js'
 import { type ConnectFields, checkConnect } from './connect-check.js'
-import { keepOutOfOrderDeliveries } from './dedupe.js'
-import { slimSettings } from './lean.js'
 import { LogLimiter } from './log-limit.js'
 import { type BrokerMetrics, ChannelTally } from './metrics.js'
-import { type PatchableStore, patchStore } from './store-patches.js'
+import { connackFirst } from './patches/connack-first.js'
+import { dedupe } from './patches/dedupe.js'
+import { slimSettings } from './patches/lean.js'
+import { type PatchableStore, storePatches } from './patches/store-patches.js'
 import { LoginThrottle } from './throttle.js'
 
 // CONNACK return codes, MQTT 3.1.1 §3.2.2.3
@@ -122,7 +122,7 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
   const internals = broker as unknown as AedesInternals
   // Aedes stores refused filters of persistent sessions and reads the store on every PUBACK:
   // store-patches.ts keeps only granted filters and skips needless reads.
-  const { sentQos2 } = patchStore(internals.persistence, (client, filter) => {
+  const { sentQos2 } = storePatches.install(internals.persistence, (client, filter) => {
     const who = identities.get(client)
     return who !== undefined && canSubscribe(who, filter).ok
   })
@@ -154,8 +154,8 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
       if (verdict.answer === 1) (packet as { protocolVersion: number }).protocolVersion = UNSUPPORTED_LEVEL // [MQTT-3.1.2-2] Aedes answers CONNACK 1
       else badConnects.set(client, { reason: verdict.reason, code: IDENTIFIER_REJECTED }) // [MQTT-3.1.3-8]
     }
-    keepOutOfOrderDeliveries(client) // before the session's subscriptions are restored (see dedupe.ts)
-    releases.set(client, holdUntilConnack(client)) // [MQTT-3.2.0-1] CONNACK is the first packet
+    dedupe.install(client) // before the session's subscriptions are restored (see dedupe.ts)
+    releases.set(client, connackFirst.install(client)) // [MQTT-3.2.0-1] CONNACK is the first packet
     keepalives.set(client, packet.keepalive ?? 0)
     done(null, true)
   }

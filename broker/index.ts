@@ -7,18 +7,13 @@ import { Aedes } from 'aedes'
 import { DeadLetterStore } from '../runtime/deadletter.js'
 import { defineService } from '../runtime/service.js'
 import { BrokerEnv } from './config.js'
-import { holdAcksUntilSafe } from './durable-ack.js'
-import { fastParse } from './fast-parse.js'
-import { installFastWrite } from './fast-write.js'
-import { cacheSubscriptionsByTopic, cacheTrie } from './match-cache.js'
 import { type AedesInternals, installHooks, malformedReason, remoteAddress } from './hooks.js'
-import { leanCodec } from './lean.js'
 import { type Listener, listenTcp, listenTls, listenWs } from './listeners.js'
 import { LogLimiter } from './log-limit.js'
 import { brokerMetrics } from './metrics.js'
+import { durableAck, fastWrite, matchCache, persistenceMatchCache, startPatches } from './patches/index.js'
 import { openStorage } from './persistence.js'
 import { closeRevokedSessions } from './revocation.js'
-import { strictParse } from './strict-parse.js'
 
 /** Sockets a listener accepts beyond BROKER_MAX_CONNECTIONS: room to answer CONNACK 3 (server busy). */
 const SOCKET_MARGIN = 1_000
@@ -32,9 +27,8 @@ export const brokerService = defineService({
   env: BrokerEnv,
   async start(config, ctx) {
     const { log, metrics } = ctx
-    leanCodec() // before the first packet is parsed or written (see lean.ts)
-    fastParse()
-    strictParse()
+    // Refuses to start on a package version or shape a patch was not written for (patches/README.md).
+    startPatches({ storage: config.REDIS_URL ? 'redis' : 'level', allowUnknownVersions: config.BROKER_ALLOW_UNKNOWN_PATCH_VERSIONS, log })
     const storage = openStorage({
       dataDir: ctx.common.DATA_DIR,
       redisUrl: config.REDIS_URL,
@@ -50,14 +44,13 @@ export const brokerService = defineService({
       connectTimeout: config.BROKER_CONNECT_TIMEOUT_MS,
       concurrency: 1_000,
     })
-    installFastWrite()
+    fastWrite.install()
     if (storage.kind === 'level') {
       // One process owns every subscription: both tries change only through this process.
-      cacheSubscriptionsByTopic(storage.persistence as unknown as Parameters<typeof cacheSubscriptionsByTopic>[0])
-      const matcher = (broker as unknown as { mq?: { _matcher?: Parameters<typeof cacheTrie>[0] } }).mq?._matcher
-      if (matcher) cacheTrie(matcher)
+      persistenceMatchCache.install(storage.persistence as unknown as Parameters<typeof persistenceMatchCache.install>[0])
+      matchCache.install(broker)
     }
-    if (storage.queue) holdAcksUntilSafe(broker, storage.queue)
+    if (storage.queue) durableAck.install(broker, storage.queue)
     // Aedes reports persistence failures as 'error' events: unhandled, they would end the process.
     const events = broker as unknown as EventEmitter
     events.on('error', (err: Error) => log.error({ err }, 'broker error'))

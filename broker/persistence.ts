@@ -6,8 +6,8 @@
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { Level } from 'level'
-import { OLD_ID_RANGE, type LevelBatch, type QueueStore, type WriteBehind, writeBehind } from './queue-store.js'
-import { type RetainedStore, indexRetained } from './retained-index.js'
+import { OLD_ID_RANGE, type LevelBatch, type QueueStore, type WriteBehind, queueStore } from './patches/queue-store.js'
+import { type RetainedStore, retainedIndex } from './patches/retained-index.js'
 
 const require = createRequire(import.meta.url)
 
@@ -75,8 +75,8 @@ export function openStorage(opts: StorageOptions): BrokerStorage {
   const persistenceLevel = require('aedes-persistence-level') as (db: unknown) => CallbackPersistence
   const db = new Level(join(opts.dataDir, 'broker'))
   const persistence = persistenceLevel(db)
-  indexRetained(persistence as unknown as RetainedStore)
-  const queue = writeBehind(persistence as unknown as QueueStore, db as unknown as LevelBatch, {
+  retainedIndex.install(persistence as unknown as RetainedStore)
+  const queue = queueStore.install(persistence as unknown as QueueStore, db as unknown as LevelBatch, {
     flushMs: opts.queueFlushMs,
     ...(opts.queueHoldMs === undefined ? {} : { holdMs: opts.queueHoldMs }),
     onError: opts.onError,

@@ -1,7 +1,7 @@
 /**
  * What MQTT 3.1.1 requires of its strings, topic names and topic filters, as pure checks. The
  * broker applies them to the CONNECT (broker/connect-check.ts), every PUBLISH and SUBSCRIBE
- * (broker/hooks.ts) and the bytes its parser decodes (broker/strict-parse.ts, fast-parse.ts);
+ * (broker/hooks.ts) and the bytes its parser decodes (broker/patches/strict-parse.ts, fast-parse.ts);
  * ingest to what the broker sends it (ingest/frames.ts).
  */
 import { isUtf8 } from 'node:buffer'

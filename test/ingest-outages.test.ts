@@ -47,7 +47,7 @@ describe('ingest through outages', () => {
   it('broker SIGKILLed twice while ingest is away: every reading stored once', async () => {
     // Queued messages wait in the broker's memory for up to BROKER_QUEUE_FLUSH_MS before they are
     // written: a device must not have been told "received" (PUBACK) about what only that memory
-    // held (broker/durable-ack.ts). With ingest away, the last ~200 ms are exactly that.
+    // held (broker/patches/durable-ack.ts). With ingest away, the last ~200 ms are exactly that.
     const s = await setup({ brokerInProcess: false })
     const count = 50 * 12
     const stream = startStream({ url: `mqtt://127.0.0.1:${s.mqttPort}`, devices: s.devices, ratePerSec: 50, count, startTs: T0 })

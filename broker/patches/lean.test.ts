@@ -1,7 +1,10 @@
 import { Writable } from 'node:stream'
+import { Aedes } from 'aedes'
 import mqtt from 'mqtt-packet'
 import { describe, expect, it } from 'vitest'
-import { leanCodec, slimSettings } from './lean.js'
+import { closedAfterEach, fitsInstalled, connect as openWire, subscribe } from '../../test/helpers/aedes-wire.js'
+import { lean, leanCodec, slimSettings } from './lean.js'
+import { fromAedes } from './patch.js'
 
 const connect = {
   cmd: 'connect' as const,
@@ -68,5 +71,25 @@ describe('slimSettings', () => {
     parser.on('packet', (p) => got.push(p))
     parser.parse(mqtt.generate(publish(7) as mqtt.Packet))
     expect(got).toHaveLength(1)
+  })
+})
+
+describe('lean on a real Aedes client', () => {
+  const opened = closedAfterEach()
+
+  it('fits the installed mqtt-packet', () => {
+    expect(fitsInstalled(lean)).toEqual({ ok: true })
+  })
+
+  it("its parser keeps a plain buffer list and only the protocol version; Aedes' writer caches no numbers", async () => {
+    lean.install()
+    const b = opened(await Aedes.createBroker())
+    b.on('connackSent', (_packet, client) => slimSettings(client)) // as hooks.ts
+    const device = await openWire(b, 'pump-1', { username: 'pump-1', password: Buffer.from('secret') })
+    await subscribe(device, ['farm/f/pump/pump-1/cmd'], 300) // a SUBACK with a packet id, through writeToStream
+    const parser = (device.client as unknown as { _parser: { _list: { pipe?: unknown }; settings: object } })._parser
+    expect(parser.settings).toEqual({ protocolVersion: 4 }) // the password is gone
+    expect(typeof parser._list.pipe).toBe('undefined')
+    expect((fromAedes('mqtt-packet') as { writeToStream: { cacheNumbers: boolean } }).writeToStream.cacheNumbers).toBe(false)
   })
 })

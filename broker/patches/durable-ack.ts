@@ -15,6 +15,7 @@
 import type { Aedes, Client } from 'aedes'
 import type * as MqttPacket from 'mqtt-packet'
 import { type Opts, type Stream, installFastWrite, writePacket } from './fast-write.js'
+import { definePatch, fn, problems, prop } from './patch.js'
 import type { WriteBehind } from './queue-store.js'
 
 interface HeldAck {
@@ -92,3 +93,20 @@ export function holdAcksUntilSafe(broker: Aedes, queue: Pick<WriteBehind, 'whenS
     })
   }
 }
+
+export const durableAck = definePatch({
+  name: 'durable-ack',
+  package: 'aedes',
+  versions: ['1.2.0'],
+  clause: '[MQTT-4.3.2-2] PUBACK once the server has taken ownership of the message (on disk, or acknowledged by ingest); [MQTT-4.6.0-2] in order',
+  storage: 'level',
+  // Aedes 1.2 writes a QoS 1 PUBACK before it calls publish() (lib/handlers/publish.js): pinned, and tested.
+  check: ({ Aedes, broker, client }) =>
+    problems(
+      fn('Aedes.prototype', Aedes.prototype, 'publish', 3),
+      prop('an Aedes broker', broker, 'id', 'string'),
+      prop('an Aedes broker', broker, 'counter', 'number'),
+      prop('an Aedes client', client, 'conn', 'object'),
+    ),
+  install: holdAcksUntilSafe,
+})

@@ -8,6 +8,7 @@
  * so it is not used there. Memory: one packet per retained topic (~10,000 status messages: MBs).
  */
 import { Readable } from 'node:stream'
+import { definePatch, fn, problems } from './patch.js'
 
 export interface RetainedPacket {
   cmd: string
@@ -51,3 +52,19 @@ export function indexRetained(store: RetainedStore): { size(): number } {
   }
   return { size: () => index.size }
 }
+
+export const retainedIndex = definePatch({
+  name: 'retained-index',
+  package: 'aedes-persistence-level',
+  versions: ['9.2.0'],
+  clause: '[MQTT-3.3.1-6] retained messages on SUBSCRIBE, unchanged; speed: a full scan per SUBSCRIBE made 10,000 devices reconnecting take hours',
+  storage: 'level',
+  check: ({ persistence }) =>
+    problems(
+      fn('the persistence', persistence, 'setup', 1),
+      fn('the persistence', persistence, 'storeRetained'),
+      fn('the persistence', persistence, 'createRetainedStream', 1),
+      fn('the persistence', persistence, 'createRetainedStreamCombi', 1),
+    ),
+  install: indexRetained,
+})

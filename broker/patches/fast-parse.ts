@@ -11,8 +11,8 @@
  * (strict-parse.ts), MQTT 5) goes to the parser untouched, with what is left of the chunk.
  * fast-parse.test.ts compares both on random streams.
  */
-import { wellFormedUtf8 } from '../runtime/mqtt-rules.js'
-import { fromAedes } from './lean.js'
+import { wellFormedUtf8 } from '../../runtime/mqtt-rules.js'
+import { construct, definePatch, fn, fromAedes, problems, prop } from './patch.js'
 
 interface PacketFields {
   cmd: string | null
@@ -102,7 +102,7 @@ export function takeFast(parser: ParserInternals, buf: Buffer, Packet: new () =>
 }
 
 /** Patches the parser Aedes loads (the same module instance as lean.ts patches). */
-export function fastParse(): void {
+function installFastParse(): void {
   const Parser = fromAedes('mqtt-packet/parser') as { prototype: ParserInternals & { [ORIGINAL_PARSE]?: ParserInternals['parse'] } }
   const Packet = fromAedes('mqtt-packet/packet') as new () => PacketFields
   if (Parser.prototype[ORIGINAL_PARSE]) return
@@ -133,3 +133,29 @@ export function fastParse(): void {
     return this._list.length
   }
 }
+
+/** The fields a Packet starts with, which takeFast sets in the parser's order. */
+const PACKET_FIELDS = ['cmd', 'retain', 'qos', 'dup', 'length', 'topic', 'payload'] as const
+
+export const fastParse = definePatch({
+  name: 'fast-parse',
+  package: 'mqtt-packet',
+  versions: ['9.0.2'],
+  clause: 'none: speed (the largest single gain in bench/README.md); emits what the parser emits, proven on random streams',
+  check({ Parser, parser, Packet }) {
+    const packet = construct(Packet)
+    const state = parser as Record<string, unknown>
+    return problems(
+      fn('Parser.prototype', Parser.prototype, 'parse', 1),
+      fn('Parser.prototype', Parser.prototype, 'emit'),
+      prop('a parser', parser, '_stateCounter', 'number'),
+      prop('a parser', parser, 'settings', 'object'),
+      prop("a parser's _list", state._list, 'length', 'number'),
+      'error' in parser ? undefined : 'a parser has no error',
+      prop("a parser's packet", state.packet, 'length', 'number'),
+      (state.packet as { length?: unknown } | undefined)?.length === -1 ? undefined : "a parser's packet does not start with length -1",
+      ...PACKET_FIELDS.map((name) => (packet && name in packet ? undefined : `a Packet has no ${name}`)),
+    )
+  },
+  install: installFastParse,
+})

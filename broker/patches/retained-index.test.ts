@@ -1,6 +1,9 @@
 import { Readable } from 'node:stream'
+import { Aedes } from 'aedes'
 import { describe, expect, it } from 'vitest'
-import { type RetainedPacket, type RetainedStore, indexRetained } from './retained-index.js'
+import { PUBLISH, closeBroker, closedAfterEach, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
+import { type LevelStore, openLevelStore } from '../../test/helpers/level-store.js'
+import { type RetainedPacket, type RetainedStore, indexRetained, retainedIndex } from './retained-index.js'
 
 const packet = (topic: string, payload: string): RetainedPacket => ({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: true })
 
@@ -50,5 +53,49 @@ describe('retained index', () => {
     await store.setup({})
     expect(await topics(store.createRetainedStreamCombi(['#']))).toEqual(['a/status=on'])
     expect(calls.combi).toEqual([['#']])
+  })
+})
+
+describe('retained index on real Aedes and aedes-persistence-level', () => {
+  const opened = closedAfterEach()
+
+  /** Aedes on `l` with the index installed (as persistence.ts does); the store's own scans are recorded. */
+  async function indexedBroker(l: LevelStore) {
+    const scans: string[][] = []
+    const store = l.persistence as unknown as RetainedStore
+    const combi = store.createRetainedStreamCombi.bind(store)
+    store.createRetainedStreamCombi = (patterns) => {
+      scans.push(patterns)
+      return combi(patterns)
+    }
+    retainedIndex.install(store)
+    return { b: opened(await Aedes.createBroker({ persistence: l.persistence as never })), scans }
+  }
+  const STATUS = 'farm/f1/pump/p1/status'
+
+  it('fits the installed aedes-persistence-level', () => {
+    expect(fitsInstalled(retainedIndex)).toEqual({ ok: true })
+  })
+
+  /** A device subscribing its own status gets the retained one without a scan; the console's filter scans. */
+  async function expectServedFromMemory(run: Awaited<ReturnType<typeof indexedBroker>>) {
+    const device = await connect(run.b, 'viewer')
+    await subscribe(device, [STATUS])
+    const [retained] = await device.waitFor(PUBLISH)
+    expect(retained?.payload?.toString()).toBe('online')
+    expect(run.scans).toEqual([])
+    const console = await connect(run.b, 'console')
+    await subscribe(console, ['farm/+/pump/+/status'])
+    await console.waitFor(PUBLISH)
+    expect(run.scans).toEqual([['farm/+/pump/+/status']])
+  }
+
+  it('an exact topic gets its retained message from memory, before and after a restart; a filter still reads the store', async () => {
+    const level = opened(await openLevelStore())
+    const first = await indexedBroker(level)
+    await new Promise((resolve) => first.b.publish({ cmd: 'publish', topic: STATUS, payload: Buffer.from('online'), qos: 1, retain: true, dup: false }, resolve))
+    await expectServedFromMemory(first)
+    await closeBroker(first.b)
+    await expectServedFromMemory(await indexedBroker(opened(await level.reopen())))
   })
 })

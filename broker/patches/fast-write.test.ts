@@ -2,7 +2,9 @@ import { Aedes } from 'aedes'
 import fc from 'fast-check'
 import mqtt from 'mqtt-packet'
 import { describe, expect, it } from 'vitest'
-import { encode } from './fast-write.js'
+import { CONNACK, PUBACK, PUBLISH, attach, closedAfterEach, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
+import { StrictReader, connectWithWill } from '../../test/helpers/mqtt-wire.js'
+import { encode, fastWrite } from './fast-write.js'
 
 const bytes = (p: object) => {
   const chunks = encode(p as mqtt.Packet)
@@ -60,5 +62,45 @@ describe('fast-write encoding', () => {
     expect(encode({ cmd: 'publish', topic: 't', payload: Buffer.alloc(1), qos: 1, dup: false, retain: false } as mqtt.Packet)).toBeUndefined() // no packet id
     expect(encode({ cmd: 'publish', topic: 't', payload: Buffer.alloc(1), qos: 0, dup: false, retain: false, properties: { contentType: 'x' } } as mqtt.Packet)).toBeUndefined()
     expect(encode({ cmd: 'puback', messageId: 1 }, { protocolVersion: 5 })).toBeUndefined()
+  })
+})
+
+describe('fast-write on real Aedes', () => {
+  const opened = closedAfterEach()
+
+  it('fits the installed mqtt-packet', () => {
+    expect(fitsInstalled(fastWrite)).toEqual({ ok: true })
+  })
+
+  it('every PUBLISH and PUBACK Aedes writes is one write() of the whole packet', async () => {
+    fastWrite.install()
+    const b = opened(await Aedes.createBroker())
+    const ingest = await connect(b, 'ingest')
+    await subscribe(ingest, ['farm/+/pump/+/telemetry'])
+    const device = await connect(b, 'pump-1')
+    const [ingestBefore, deviceBefore] = [ingest.writes.length, device.writes.length]
+    for (let messageId = 1; messageId <= 3; messageId++) {
+      device.send({ cmd: 'publish', topic: 'farm/f1/pump/pump-1/telemetry', payload: Buffer.alloc(100 * messageId, 7), qos: 1, messageId, retain: false, dup: false })
+    }
+    await device.waitFor(PUBACK, 3)
+    await ingest.waitFor(PUBLISH, 3)
+    // Each write holds exactly one whole packet: 3 writes for 3 packets on each side.
+    const packetsPerWrite = (writes: Buffer[]) => writes.map((w) => new StrictReader().push(w).map((p) => p.type))
+    expect(packetsPerWrite(device.writes.slice(deviceBefore))).toEqual([[PUBACK], [PUBACK], [PUBACK]])
+    expect(packetsPerWrite(ingest.writes.slice(ingestBefore))).toEqual([[PUBLISH], [PUBLISH], [PUBLISH]])
+  })
+
+  it('a Will of QoS 3 (accepted by the parser) reaches a wildcard subscriber as QoS 1 [MQTT-3.3.1-4]', async () => {
+    fastWrite.install()
+    const b = opened(await Aedes.createBroker())
+    const watcher = await connect(b, 'watcher')
+    await subscribe(watcher, ['farm/+/pump/+/status'])
+    const device = attach(b)
+    device.send(connectWithWill({ clientId: 'pump-1', username: 'pump-1', password: 'x', willTopic: 'farm/f1/pump/pump-1/status', willQos: 3 }))
+    await device.waitFor(CONNACK)
+    device.destroy()
+    const [will] = await watcher.waitFor(PUBLISH)
+    expect(watcher.malformed).toEqual([])
+    expect(will?.qos).toBe(1)
   })
 })

@@ -2,41 +2,19 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Aedes } from 'aedes'
 import { Level } from 'level'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cacheSubscriptionsByTopic, cacheTrie } from './match-cache.js'
+import { PUBLISH, clientOf, closedAfterEach, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
+import { openLevelStore } from '../../test/helpers/level-store.js'
+import { waitFor } from '../../test/helpers/wait-for.js'
+import { cacheSubscriptionsByTopic, persistenceMatchCache } from './persistence-match-cache.js'
 
 const require = createRequire(import.meta.url)
-// The trie mqemitter uses, from Aedes' own dependency tree.
-const fromEmitter = createRequire(createRequire(require.resolve('aedes')).resolve('mqemitter'))
-const { Qlobber } = fromEmitter('qlobber') as { Qlobber: new (o: object) => { add(t: string, v: unknown): void; remove(t: string, v?: unknown): void; match(t: string): unknown[] } }
 
 const dirs: string[] = []
 afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
-})
-
-describe('cacheTrie (the emitter)', () => {
-  it('answers from memory until a subscription is added or removed', () => {
-    const trie = new Qlobber({ separator: '/', wildcard_one: '+', wildcard_some: '#' })
-    let walks = 0
-    const match = trie.match.bind(trie)
-    trie.match = (t: string) => {
-      walks++
-      return match(t)
-    }
-    cacheTrie(trie)
-    const topic = 'farm/f1/pump/p1/telemetry'
-    trie.add('farm/+/pump/+/telemetry', 'ingest')
-    expect(trie.match(topic)).toEqual(['ingest'])
-    expect(trie.match(topic)).toEqual(['ingest'])
-    expect(walks).toBe(1)
-    trie.add('farm/f1/#', 'console')
-    expect((trie.match(topic) as string[]).slice().sort()).toEqual(['console', 'ingest'])
-    trie.remove('farm/+/pump/+/telemetry', 'ingest')
-    expect(trie.match(topic)).toEqual(['console'])
-    expect(walks).toBe(3)
-  })
 })
 
 describe('cacheSubscriptionsByTopic (aedes-persistence-level)', () => {
@@ -72,5 +50,42 @@ describe('cacheSubscriptionsByTopic (aedes-persistence-level)', () => {
     await persistence.cleanSubscriptions?.(client('ingest'))
     expect(await ids(topic)).toEqual([])
     await persistence.destroy?.()
+  })
+})
+
+describe('persistence-match-cache on real Aedes and aedes-persistence-level', () => {
+  const opened = closedAfterEach()
+
+  it('fits the installed aedes-persistence-level', () => {
+    expect(fitsInstalled(persistenceMatchCache)).toEqual({ ok: true })
+  })
+
+  it('the persistent sessions a topic reaches are looked up once until one subscribes, and the new one gets its copy', async () => {
+    const level = opened(await openLevelStore())
+    const store = level.persistence.asyncPersistence as unknown as { subscriptionsByTopic(topic: string): Promise<unknown[]> }
+    const topic = 'farm/f1/pump/p1/telemetry'
+    let walks = 0
+    const byTopic = store.subscriptionsByTopic.bind(store)
+    store.subscriptionsByTopic = (t) => {
+      if (t === topic) walks++
+      return byTopic(t)
+    }
+    const b = opened(await Aedes.createBroker({ persistence: level.persistence as never }))
+    persistenceMatchCache.install(level.persistence as never) // after createBroker, as broker/index.ts does
+    const ingest = await connect(b, 'ingest', { clean: false })
+    await subscribe(ingest, ['farm/+/pump/+/telemetry'])
+    const publish = (n: number) => new Promise((resolve) => b.publish({ cmd: 'publish', topic, payload: Buffer.from(String(n)), qos: 1, retain: false, dup: false }, resolve))
+    for (let n = 1; n <= 5; n++) await publish(n)
+    expect(walks).toBe(1)
+    const away = await connect(b, 'console', { clean: false })
+    await subscribe(away, ['farm/f1/#'])
+    away.destroy()
+    await waitFor(() => !clientOf(b, 'console'), { message: 'console gone' })
+    await publish(6)
+    expect(walks).toBe(2)
+    const back = await connect(b, 'console', { clean: false })
+    const [queued] = await back.waitFor(PUBLISH)
+    expect(queued?.payload?.toString()).toBe('6')
+    await ingest.waitFor(PUBLISH, 6)
   })
 })

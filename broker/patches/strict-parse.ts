@@ -7,8 +7,8 @@
  * A packet that breaks one is refused like any malformed packet: the parser reports an error and
  * Aedes closes the connection [MQTT-4.8.0-1]. strict-parse.test.ts runs the real parser.
  */
-import { wellFormedUtf8 } from '../runtime/mqtt-rules.js'
-import { fromAedes } from './lean.js'
+import { wellFormedUtf8 } from '../../runtime/mqtt-rules.js'
+import { definePatch, fn, fromAedes, problems } from './patch.js'
 
 interface ParserInternals {
   _pos: number
@@ -23,13 +23,10 @@ interface ParserInternals {
 
 const PATCHED = Symbol.for('suanyang.mqttParserStrict')
 
-export function strictParse(): void {
+function installStrictParse(): void {
   const Parser = fromAedes('mqtt-packet/parser') as { prototype: ParserInternals & { [PATCHED]?: true } }
   const proto = Parser.prototype
   if (proto[PATCHED]) return
-  for (const name of ['_parseString', '_parseMessageId', '_emitError'] as const) {
-    if (typeof proto[name] !== 'function') throw new Error(`mqtt-packet parser has no ${name}: strict-parse.ts no longer fits this version`)
-  }
   proto[PATCHED] = true
   const parseString = proto._parseString
   const parseMessageId = proto._parseMessageId
@@ -54,3 +51,19 @@ export function strictParse(): void {
     emitError.call(this, strict ?? err)
   }
 }
+
+export const strictParse = definePatch({
+  name: 'strict-parse',
+  package: 'mqtt-packet',
+  versions: ['9.0.2'],
+  clause: '[MQTT-1.5.3-1], [MQTT-1.5.3-2] well-formed UTF-8 without U+0000; [MQTT-2.3.1-1] no packet id 0',
+  check({ Parser, parser }) {
+    return problems(
+      fn('Parser.prototype', Parser.prototype, '_parseString', 1),
+      fn('Parser.prototype', Parser.prototype, '_parseMessageId', 0),
+      fn('Parser.prototype', Parser.prototype, '_emitError', 1),
+      fn("a parser's _list", (parser as { _list?: unknown })._list, 'slice', 2),
+    )
+  },
+  install: installStrictParse,
+})

@@ -9,7 +9,7 @@
  * so all the packets of a turn still leave in one system call. Anything else goes to mqtt-packet.
  */
 import type * as MqttPacket from 'mqtt-packet'
-import { fromAedes } from './lean.js'
+import { definePatch, fn, fromAedes, problems } from './patch.js'
 
 // The mqtt-packet Aedes itself loads: a second copy would be patched in vain.
 const mqttPacket = fromAedes('mqtt-packet') as typeof MqttPacket
@@ -106,3 +106,13 @@ export function installFastWrite(hold?: (packet: MqttPacket.Packet, stream: Stre
   const patched: WriteToStream = (packet, stream, opts) => (intercept?.(packet, stream, opts) ? true : writePacket(packet, stream, opts))
   mqttPacket.writeToStream = Object.assign(patched, { cacheNumbers: mqttPacket.writeToStream.cacheNumbers }) as typeof mqttPacket.writeToStream
 }
+
+export const fastWrite = definePatch({
+  name: 'fast-write',
+  package: 'mqtt-packet',
+  versions: ['9.0.2'],
+  clause: '[MQTT-3.3.1-4] never both QoS bits, [MQTT-3.3.1-2] never DUP on QoS 0, whatever is stored; and speed: one write per packet',
+  // Aedes 1.2 writes through the module's writeToStream (lib/write.js): pinned with aedes.
+  check: ({ mqttPacket }) => problems(fn('mqtt-packet', mqttPacket, 'writeToStream', 3)),
+  install: installFastWrite,
+})

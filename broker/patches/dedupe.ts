@@ -7,8 +7,11 @@
  *
  * We switch that check off: a subscriber may then see a rare duplicate, which QoS 1 allows and
  * every consumer here tolerates (ingest drops repeated (device, boot, seq); commands carry an id).
+ * Worse than late: a skipped delivery to a persistent session is cleared from its queue
+ * (deliverQoS calls outgoingClearMessageId for it), so it never arrives at all.
  */
 import type { Client } from 'aedes'
+import { definePatch, prop } from './patch.js'
 
 const NEVER_SEEN: Record<string, number> = new Proxy(
   {},
@@ -21,3 +24,15 @@ const NEVER_SEEN: Record<string, number> = new Proxy(
 export function keepOutOfOrderDeliveries(client: Client): void {
   ;(client as unknown as { duplicates: Record<string, number> }).duplicates = NEVER_SEEN
 }
+
+export const dedupe = definePatch({
+  name: 'dedupe',
+  package: 'aedes',
+  versions: ['1.2.0'],
+  clause: '[MQTT-4.5.0-1] a message the server took ownership of reaches every matching subscription (QoS 1: at least once)',
+  check: ({ client }) => {
+    const problem = prop('an Aedes client', client, 'duplicates', 'object')
+    return problem ? [problem] : []
+  },
+  install: keepOutOfOrderDeliveries,
+})

@@ -1,7 +1,10 @@
 import { Readable } from 'node:stream'
-import type { Client } from 'aedes'
+import { Aedes, type Client } from 'aedes'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { type LevelBatch, type QueueStore, writeBehind } from './queue-store.js'
+import { PUBLISH, clientOf, closeBroker, closedAfterEach, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
+import { type LevelStore, openLevelStore } from '../../test/helpers/level-store.js'
+import { waitFor } from '../../test/helpers/wait-for.js'
+import { type LevelBatch, type QueueStore, queueStore, writeBehind } from './queue-store.js'
 
 type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string }
 
@@ -207,5 +210,72 @@ describe('write-behind queue for persistent sessions', () => {
     expect(db.rows.size).toBeGreaterThanOrEqual(6)
     await vi.advanceTimersByTimeAsync(100)
     expect(db.rows.size).toBe(7)
+  })
+})
+
+describe('write-behind on real Aedes and aedes-persistence-level', () => {
+  const opened = closedAfterEach()
+
+  /** Aedes on LevelDB with the write-behind installed (as persistence.ts does); counts the queue's puts to LevelDB. */
+  async function queuedBroker(l: LevelStore) {
+    const puts = { outgoing: 0 }
+    const count = (key: unknown) => {
+      if (String(key).startsWith('outgoing:')) puts.outgoing++
+    }
+    const db = l.db as unknown as { put(k: unknown, ...rest: unknown[]): Promise<void>; batch(...args: unknown[]): unknown }
+    const put = db.put.bind(db)
+    db.put = (key, ...rest) => {
+      count(key)
+      return put(key, ...rest)
+    }
+    const batch = db.batch.bind(db)
+    db.batch = (...args) => {
+      if (Array.isArray(args[0])) for (const op of args[0] as Array<{ type: string; key: string }>) if (op.type === 'put') count(op.key)
+      return batch(...args)
+    }
+    const queue = queueStore.install(l.persistence as unknown as QueueStore, l.db as unknown as LevelBatch, { flushMs: 50, holdMs: 60_000, onError: () => undefined })
+    const b = opened(await Aedes.createBroker({ persistence: l.persistence as never }))
+    queue.knowConnected((id) => clientOf(b, id)?.connected === true)
+    return { b, queue, puts }
+  }
+  const reading = (seq: number) => ({ cmd: 'publish', topic: 'farm/f1/pump/p1/telemetry', payload: Buffer.from(`{"seq":${seq}}`), qos: 1, messageId: seq, retain: false, dup: false }) as const
+
+  it('fits the installed aedes-persistence-level', () => {
+    expect(fitsInstalled(queueStore)).toEqual({ ok: true })
+  })
+
+  it('messages a connected persistent session acknowledges in time never reach the disk', async () => {
+    const level = opened(await openLevelStore())
+    const { b, puts } = await queuedBroker(level)
+    const ingest = await connect(b, 'ingest', { clean: false })
+    ingest.onPacket((p) => {
+      if (p.type === PUBLISH && p.messageId !== undefined) ingest.send({ cmd: 'puback', messageId: p.messageId })
+    })
+    await subscribe(ingest, ['farm/+/pump/+/telemetry'])
+    let acked = 0
+    b.on('ack', () => acked++)
+    const device = await connect(b, 'p1')
+    for (let seq = 1; seq <= 5; seq++) device.send(reading(seq))
+    await waitFor(() => acked === 5, { message: () => `5 acknowledgements (have ${acked})` })
+    expect(puts.outgoing).toBe(0)
+    expect(await level.keys('outgoing')).toEqual([])
+  })
+
+  it('what stays unacknowledged is written where aedes-persistence-level reads it back after a restart', async () => {
+    const level = opened(await openLevelStore())
+    const first = await queuedBroker(level)
+    const away = await connect(first.b, 'ingest', { clean: false })
+    await subscribe(away, ['farm/+/pump/+/telemetry'])
+    away.destroy()
+    await waitFor(() => !clientOf(first.b, 'ingest'), { message: 'ingest gone' })
+    const device = await connect(first.b, 'p1')
+    for (let seq = 1; seq <= 3; seq++) device.send(reading(seq))
+    await waitFor(() => first.queue.counts().written === 3, { message: 'three messages written' })
+    await closeBroker(first.b)
+    const again = opened(await level.reopen()) // a fresh aedes-persistence-level, without the write-behind
+    const b = opened(await Aedes.createBroker({ persistence: again.persistence as never }))
+    const back = await connect(b, 'ingest', { clean: false })
+    const got = await back.waitFor(PUBLISH, 3)
+    expect(got.map((p) => p.payload?.toString())).toEqual([1, 2, 3].map((seq) => `{"seq":${seq}}`))
   })
 })

@@ -1,7 +1,10 @@
 import { createRequire } from 'node:module'
+import { Aedes } from 'aedes'
 import fc from 'fast-check'
 import mqtt from 'mqtt-packet'
 import { describe, expect, it } from 'vitest'
+import { PUBACK, PUBLISH, closedAfterEach, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
+import { waitFor } from '../../test/helpers/wait-for.js'
 import { ORIGINAL_PARSE, fastParse } from './fast-parse.js'
 import { strictParse } from './strict-parse.js'
 
@@ -11,8 +14,8 @@ const Parser = fromAedes('mqtt-packet/parser') as {
   parser(opts?: object): mqtt.Parser
   prototype: { parse(buf: Buffer): number; [ORIGINAL_PARSE]?: (buf: Buffer) => number }
 }
-fastParse()
-strictParse() // as the broker runs: the fast path must refuse what the strict parser refuses
+fastParse.install()
+strictParse.install() // as the broker runs: the fast path must refuse what the strict parser refuses
 const original = Parser.prototype[ORIGINAL_PARSE] as (buf: Buffer) => number
 
 /** What a parser emits for these chunks: packets as plain data, and errors by message. */
@@ -91,5 +94,41 @@ describe('fast PUBLISH/PUBACK parsing', () => {
     })
     parser.parse(first)
     expect(ids).toEqual([1, 2, 3, 4, 5])
+  })
+})
+
+describe('fast-parse on a real Aedes client', () => {
+  const opened = closedAfterEach()
+
+  it('fits the installed mqtt-packet', () => {
+    expect(fitsInstalled(fastParse)).toEqual({ ok: true })
+  })
+
+  it("whole PUBLISH and PUBACK packets from a device skip the parser's state machine, and arrive as sent", async () => {
+    const b = opened(await Aedes.createBroker())
+    const proto = Parser.prototype as unknown as { _parseHeader(): boolean }
+    const parseHeader = proto._parseHeader
+    let headers = 0
+    proto._parseHeader = function (this: unknown) {
+      headers++
+      return parseHeader.call(this)
+    }
+    try {
+      const ingest = await connect(b, 'ingest')
+      await subscribe(ingest, ['farm/+/pump/+/telemetry'])
+      const device = await connect(b, 'pump-1')
+      headers = 0
+      device.send(Buffer.concat([1, 2, 3].map((messageId) => mqtt.generate({ cmd: 'publish', topic: 'farm/f1/pump/pump-1/telemetry', payload: Buffer.from(`{"seq":${messageId}}`), qos: 1, messageId, retain: false, dup: false }))))
+      await device.waitFor(PUBACK, 3)
+      const got = await ingest.waitFor(PUBLISH, 3)
+      let acks = 0
+      b.on('ack', () => acks++)
+      ingest.send(Buffer.concat(got.map((p) => mqtt.generate({ cmd: 'puback', messageId: p.messageId as number }))))
+      await waitFor(() => acks === 3, { message: "ingest's PUBACKs handled" })
+      expect(got.map((p) => p.payload?.toString())).toEqual(['{"seq":1}', '{"seq":2}', '{"seq":3}'])
+      expect(headers).toBe(0)
+    } finally {
+      proto._parseHeader = parseHeader
+    }
   })
 })

@@ -7,6 +7,7 @@
  * are held until its CONNACK has been written, then released in order.
  */
 import type { Client } from 'aedes'
+import { definePatch, fn, problems, prop } from './patch.js'
 
 type Deliver = (packet: unknown, cb: () => void) => void
 
@@ -37,3 +38,19 @@ export function holdUntilConnack(client: Client): () => void {
   client.conn.once('close', release)
   return release
 }
+
+export const connackFirst = definePatch({
+  name: 'connack-first',
+  package: 'aedes',
+  versions: ['1.2.0'],
+  clause: '[MQTT-3.2.0-1] the first packet from the server to the client is CONNACK',
+  check: ({ client }) =>
+    problems(
+      fn('an Aedes client', client, 'deliverQoS', 2),
+      fn('an Aedes client', client, 'deliver0', 2),
+      prop('an Aedes client', client, 'connackSent', 'boolean'),
+      prop('an Aedes client', client, 'closed', 'boolean'),
+      fn("an Aedes client's conn", (client as { conn?: unknown }).conn, 'once', 2),
+    ),
+  install: holdUntilConnack,
+})

@@ -14,6 +14,7 @@
  *   at CONNECT, for an earlier session's leftovers, is kept.
  */
 import type { Client } from 'aedes'
+import { definePatch, fn, problems, prop } from './patch.js'
 
 export interface PatchableStore {
   addSubscriptions(client: Client, subs: Array<{ topic: string }>): Promise<void>
@@ -24,6 +25,9 @@ export interface PatchableStore {
 
 /** `granted(client, filter)`: the subscribe policy. Returns the set to mark QoS 2 publishers in. */
 export function patchStore(store: PatchableStore, granted: (client: Client, filter: string) => boolean): { sentQos2: WeakSet<Client> } {
+  // Redis storage is checked here, at start: the gate probes only the level store.
+  const missing = storeProblems(store)
+  if (missing.length > 0) throw new Error(`store-patches does not fit this persistence: ${missing.join('; ')}`)
   const addSubscriptions = store.addSubscriptions.bind(store)
   store.addSubscriptions = (client, subs) => addSubscriptions(client, subs.filter((s) => granted(client, s.topic)))
 
@@ -38,3 +42,20 @@ export function patchStore(store: PatchableStore, granted: (client: Client, filt
   }
   return { sentQos2 }
 }
+
+const storeProblems = (store: unknown) =>
+  problems(
+    fn('the persistence', store, 'addSubscriptions'),
+    fn('the persistence', store, 'outgoingClearMessageId'),
+    (store as { cleanIncoming?: unknown }).cleanIncoming === undefined ? undefined : fn('the persistence', store, 'cleanIncoming'),
+  )
+
+export const storePatches = definePatch({
+  name: 'store-patches',
+  package: 'aedes',
+  versions: ['1.2.0'],
+  clause: '[MQTT-3.9.3] a filter answered 0x80 is no subscription, so nothing is queued for it; and speed: no store reads for clean sessions',
+  check: ({ client, persistence }) =>
+    problems(prop('an Aedes client', client, 'clean', 'boolean'), prop('an Aedes client', client, 'closed', 'boolean'), ...(persistence ? storeProblems(persistence) : [])),
+  install: patchStore,
+})
