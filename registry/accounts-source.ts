@@ -3,16 +3,13 @@
  * `devices` (those with a kind and a credentials hash), service, viewer and operator logins
  * from `service_accounts`. Each write is one transaction with its audit rows; a farm a device
  * names that the registry does not know yet is added with it (as `suanyang device add` always
- * allowed). The change mark is the audit log's counter, read with a window below it so a
- * PostgreSQL transaction committing a lower id late is still seen.
+ * allowed). The change mark is watch.ts's `changeMark`.
  */
 import { type AccountActor, type AccountSnapshot, type AccountSource, AccountError, AccountStore, type DeviceWrite } from '../runtime/accounts.js'
 import { type Registry, type Repositories, openRegistry } from './index.js'
 import { done, type Failure, type Result, refuse } from './result.js'
 import { issue, refusal } from './messages.js'
-
-/** How long the counter must stand still before the window below it closes. */
-const SETTLE_MS = 5_000
+import { changeMark } from './watch.js'
 
 function accountError(failure: Failure): AccountError {
   const code = failure.reason === 'not_found' ? 'NOT_FOUND' : failure.reason === 'exists' || failure.issues.some((i) => /exists/.test(i.en)) ? 'EXISTS' : 'INVALID'
@@ -34,19 +31,10 @@ async function ensureFarms(r: Repositories, farms: Iterable<string>, actor: Acco
 }
 
 export function registryAccounts(registry: Registry, now: () => number = Date.now): AccountSource {
-  let base = 0
-  let lastId = -1
-  let lastMovedMs = now()
+  const changes = changeMark(registry, now)
   return {
     async mark() {
-      const { latestId, count } = await registry.audit.since(base)
-      if (latestId !== lastId) {
-        lastId = latestId
-        lastMovedMs = now()
-      } else if (now() - lastMovedMs >= SETTLE_MS && base < latestId) {
-        base = latestId // nothing new for a while: whatever was in flight below it has landed
-      }
-      return `${base}:${latestId}:${count}`
+      return (await changes()).mark
     },
 
     async load(): Promise<AccountSnapshot> {

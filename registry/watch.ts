@@ -1,12 +1,43 @@
 /**
  * Following the registry from a process's memory (issue 14): `read` runs once at start and
- * again whenever the change counter (`audit.latestId()`, one cheap query on both databases)
- * has moved, polled every `intervalMs`; `refresh()` reads at once (after a write in this
- * process). One read at a time; a failed read keeps the previous value and is reported.
+ * again whenever the change mark (`changeMark`, one cheap query on both databases) has moved,
+ * polled every `intervalMs`; `refresh()` reads at once (after a write in this process). One read
+ * at a time; a failed read keeps the previous value and is reported.
  */
 import type { Registry } from './index.js'
 
 export const WATCH_INTERVAL_MS = 250
+/** How long the counter must stand still before the window below it closes. */
+const SETTLE_MS = 5_000
+
+export interface ChangeMark {
+  /** Equal marks: nothing changed in between. */
+  mark: string
+  /** The newest audit id (for metrics and logs). */
+  latestId: number
+}
+
+/**
+ * The audit log's counter, read with a window below it: a PostgreSQL transaction can commit a
+ * lower id after a higher one was read, so the newest id alone would miss that change. The
+ * count of rows above `base` catches it; `base` moves up once the counter stood still for
+ * SETTLE_MS (whatever was in flight below it has landed by then).
+ */
+export function changeMark(registry: Registry, now: () => number = Date.now): () => Promise<ChangeMark> {
+  let base = 0
+  let lastId = -1
+  let lastMovedMs = now()
+  return async () => {
+    const { latestId, count } = await registry.audit.since(base)
+    if (latestId !== lastId) {
+      lastId = latestId
+      lastMovedMs = now()
+    } else if (now() - lastMovedMs >= SETTLE_MS && base < latestId) {
+      base = latestId
+    }
+    return { mark: `${base}:${latestId}:${count}`, latestId }
+  }
+}
 
 export interface WatchOptions<T> {
   read(registry: Registry): Promise<T>
@@ -16,14 +47,17 @@ export interface WatchOptions<T> {
 }
 
 export class RegistryWatch<T> {
-  private seenId = -1
+  private seen: string | undefined
+  private readonly mark: () => Promise<ChangeMark>
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
 
   constructor(
     private readonly registry: Registry,
     private readonly opts: WatchOptions<T>,
-  ) {}
+  ) {
+    this.mark = changeMark(registry)
+  }
 
   /** The first read: its error reaches the caller (a process that cannot read its registry does not start). */
   async start(): Promise<void> {
@@ -38,11 +72,11 @@ export class RegistryWatch<T> {
   }
 
   private async read(): Promise<void> {
-    const latest = await this.registry.audit.latestId()
-    if (latest === this.seenId) return
+    const { mark, latestId } = await this.mark()
+    if (mark === this.seen) return
     const value = await this.opts.read(this.registry)
-    this.seenId = latest
-    this.opts.onChange(value, latest)
+    this.seen = mark
+    this.opts.onChange(value, latestId)
   }
 
   close(): void {

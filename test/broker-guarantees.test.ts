@@ -10,7 +10,8 @@ import type { MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RawClient } from '../bench/lib/raw-mqtt.js'
 import { connectAs, connectCollecting, subackCodes } from '../bench/lib/mqttjs.js'
-import { AccountStore, type Credentials } from '../runtime/accounts.js'
+import { openOwnAccountStore } from '../registry/accounts-source.js'
+import type { Credentials } from '../runtime/accounts.js'
 import { type TestApp, makeDataDir, startTestApp } from './helpers/app.js'
 import { freePort } from './helpers/daemon.js'
 import { mosquittoPub, mosquittoSub } from './helpers/mosquitto.js'
@@ -36,9 +37,10 @@ describe("a device's PUBACK means the reading is on disk or with ingest", () => 
   async function brokerProcess() {
     const dataDir = await makeDataDir()
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }))
-    const accounts = await AccountStore.open(dataDir)
+    const accounts = await openOwnAccountStore({ dataDir })
     const pump = await accounts.addDevice({ farm: 'ranong-01', kind: 'pump', device: 'pump-1' })
     const ingest = await accounts.setUser('ingest', 'service')
+    await accounts.close()
     const env = { DATA_DIR: dataDir, MQTT_PORT: String(await freePort()), MQTT_WS_PORT: '0', BROKER_QUEUE_FLUSH_MS: '1000', BROKER_QUEUE_HOLD_MS: '1000' }
     const start = async (label: string) => {
       const broker = await startServiceProcess(['broker'], env, label)
