@@ -153,6 +153,9 @@ export async function listenWs(broker: Aedes, port: number, host: string, deps: 
     res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with a WebSocket client\n')
   })
   const wss = new WebSocketServer({ server: http, maxPayload: deps.maxPacketBytes + 1024 })
+  // ws re-emits the HTTP server's errors here: unhandled, a port in use would end the process
+  // instead of failing the start (listen() below rejects with it).
+  wss.on('error', (err) => deps.log.debug({ err: err.message }, 'websocket listener error'))
   wss.on('connection', (ws, req: IncomingMessage) => {
     req.socket.setNoDelay(true)
     const stream = createWebSocketStream(ws)

@@ -15,7 +15,6 @@ import { type BrowserContext, type Page, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestApp, startTestApp } from './helpers/app.js'
 import { requireBinary } from './helpers/binaries.js'
-import { freePort } from './helpers/daemon.js'
 import { waitFor } from './helpers/wait-for.js'
 
 const TOKEN = 'console-test-token'
@@ -45,7 +44,7 @@ function watch(p: Page): Page {
 
 beforeAll(async () => {
   const executablePath = requireBinary('chromium', 'chromium')
-  app = await startTestApp(['broker', 'ingest', 'alerts', 'sim', 'console'], { ...SIM_ENV, MQTT_WS_PORT: String(await freePort()), ALERTS_API_TOKEN: TOKEN })
+  app = await startTestApp(['broker', 'ingest', 'alerts', 'sim', 'console'], { ...SIM_ENV, ALERTS_API_TOKEN: TOKEN })
   base = `http://127.0.0.1:${app.httpPort}`
   const creds = await app.accounts.setUser('console-watcher', 'service')
   watcher = await connectAsync(`mqtt://127.0.0.1:${app.mqttPort}`, { ...creds, clientId: 'console-watcher', protocolVersion: 4 })

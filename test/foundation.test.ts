@@ -3,6 +3,7 @@
  * that device, the broker authenticates and authorises, ingest validates and writes to a real
  * InfluxDB (1.6.7 behind the v2 write shim). Bad input is dead-lettered, never stored.
  */
+import { createServer, type AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FIXTURE_TS, invalidPumpPayloads, validPump } from '../contracts/fixtures.js'
 import { DeadLetterStore } from '../runtime/deadletter.js'
@@ -147,5 +148,16 @@ describe('the CLI', () => {
     const r = await runCli(['start', 'broker', 'ingest'], { MQTT_PORT: 'abc', INFLUX_URL: 'not a url', LOG_LEVEL: 'loud', DATA_DIR: app.dataDir })
     expect(r.code).toBe(1)
     for (const v of ['MQTT_PORT', 'INFLUX_URL', 'LOG_LEVEL']) expect(r.stderr).toContain(v)
+  })
+
+  it('a WebSocket port already in use fails the start with EADDRINUSE instead of an uncaught error', async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const port = (taken.address() as AddressInfo).port
+    try {
+      await expect(startTestApp(['broker'], { MQTT_WS_PORT: String(port) })).rejects.toThrow(/EADDRINUSE/)
+    } finally {
+      taken.close()
+    }
   })
 })
