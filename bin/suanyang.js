@@ -12,6 +12,13 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import v8 from 'node:v8'
 
+// The registry uses the built-in node:sqlite (Node 22.13+): say so in one line, not a stack trace.
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number)
+if (major < 22 || (major === 22 && minor < 13)) {
+  process.stderr.write(`suanyang needs Node.js 22.13 or newer (24, the current LTS, is best); this is ${process.version}\n`)
+  process.exit(1)
+}
+
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const ENTRY = 'cli/main.ts'
 /** Bump when the transpile options below change: old cache entries are then ignored. */
