@@ -41,7 +41,10 @@ describe('durable-ack on real Aedes and aedes-persistence-level [MQTT-4.3.2-2]',
     })
     device.send(reading(1), reading(2))
     await device.waitFor(PUBACK, 2)
-    expect(writtenAtPuback).toEqual([2, 2]) // both written in one batch, then both acknowledged
+    // Each PUBACK leaves once its own message is written (in one batch or two, as the flush
+    // timer falls): the n-th acknowledgement sees at least n messages on disk.
+    expect(writtenAtPuback).toHaveLength(2)
+    writtenAtPuback.forEach((written, i) => expect(written).toBeGreaterThanOrEqual(i + 1))
     expect(await store.keys('outgoing:')).toHaveLength(2)
   })
 
