@@ -29,7 +29,7 @@ const validTimeZone = (zone: string): boolean => {
 
 export const LOCALES = ['th', 'en'] as const
 /** Roles a person holds over a farm, a cooperative or every farm. */
-export const PERSON_ROLES = ['farmer', 'technician', 'trainer', 'lead', 'admin'] as const
+export const PERSON_ROLES = ['farmer', 'trainee', 'technician', 'trainer', 'lead', 'admin'] as const
 export type PersonRole = (typeof PERSON_ROLES)[number]
 /** Broker logins that are not devices (accounts.json `users`). */
 export const ACCOUNT_ROLES = ['service', 'viewer', 'operator'] as const
