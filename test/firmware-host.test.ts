@@ -184,6 +184,25 @@ describe('firmware core on the host', () => {
     expect(boot).toMatchObject([{ type: 'boot', detail: 'boot 1, fw sy-host-1.0.0' }])
   }, 90_000)
 
+  it('a device provisioned from `suanyang device add --firmware json` joins with that identity and its readings are stored', async () => {
+    const add = await runCli(
+      ['device', 'add', '--farm', 'fw-farm', '--kind', 'waterbank', '--id', 'fw-bank-prov', '--firmware', 'json', '--broker', url(), '--wifi-ssid', 'lab'],
+      { DATA_DIR: s.dataDir },
+    )
+    expect(add.code, add.stderr).toBe(0)
+    const file = join(work, 'fw-bank-prov.json')
+    await writeFile(file, add.stdout)
+    const origin = Date.now()
+    const d = startHostDevice(fw, { url: '', farm: '', kind: 'waterbank', id: '', password: '', provision: file, data: join(work, 'fw-bank-prov.flash'), speed: 60, epochAtOriginMs: origin - 600_000, originRealMs: origin, intervalS: 60 }, 'fw-bank-prov')
+    devices.push(d)
+    await waitFor(() => d.stored('telemetry').length >= 3, { timeoutMs: 30_000, message: 'three readings' })
+    await d.stop('SIGTERM')
+    expect(d.lines[0]).toMatchObject({ ev: 'provision', ok: true })
+    const stored = d.stored('telemetry')
+    await waitFor(async () => (await rowsOf('waterbank', 'fw-bank-prov')).length >= stored.length, { timeoutMs: 20_000, message: 'rows' })
+    expect((await rowsOf('waterbank', 'fw-bank-prov')).map((r) => r.seq).sort((a, b) => a - b)).toEqual(stored.map((_, k) => k))
+  }, 60_000)
+
   it('broker down for 10 device-minutes, the device SIGKILLed and restarted meanwhile: every reading stored once at its original time', async () => {
     // 120x: the 10-minute outage takes 5 real seconds, a pump reading every 5 s of device time.
     // The restarted process syncs its clock 30 device-seconds after boot, so its first readings

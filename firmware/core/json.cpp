@@ -199,11 +199,13 @@ static int hex4(const char* p) {
   return v;
 }
 
-// RFC 8259 §7. A lone surrogate (legal JSON, not a code point) becomes U+FFFD.
+// RFC 8259 §7. A lone surrogate (legal JSON, not a code point) becomes U+FFFD, and the string
+// says so (`replaced`): a field that must be kept exactly can refuse it.
 bool JsonReader::string(Str& out) {
   if (p_ >= end_ || *p_ != '"') return fail();
   p_++;
   size_t start = used_;
+  bool replaced = false;
   while (p_ < end_ && *p_ != '"') {
     unsigned char c = static_cast<unsigned char>(*p_);
     if (c < 0x20) return fail();
@@ -237,7 +239,10 @@ bool JsonReader::string(Str& out) {
             p_ += 6;
           }
         }
-        if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;
+        if (cp >= 0xD800 && cp <= 0xDFFF) {
+          cp = 0xFFFD;
+          replaced = true;
+        }
         break;
       }
       default: return fail();
@@ -248,6 +253,7 @@ bool JsonReader::string(Str& out) {
   p_++;
   out.p = scratch_ + start;
   out.n = used_ - start;
+  out.replaced = replaced;
   return true;
 }
 

@@ -55,6 +55,8 @@ bool plainText(const char* s, size_t len);
 struct Str {
   const char* p = nullptr;
   size_t n = 0;
+  // A lone surrogate escape was read as U+FFFD: the text is not the one that was sent.
+  bool replaced = false;
   bool equals(const char* lit) const;
 };
 

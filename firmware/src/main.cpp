@@ -11,7 +11,13 @@
 #include "hw/esp_storage.h"
 #include "hw/link.h"
 #include "hw/ota.h"
+#include "hw/provision_serial.h"
+// A build may carry its identity (`suanyang device add --firmware header` > src/secrets.h); a
+// document provisioned over serial and kept in NVS takes precedence. Without either the device
+// waits on the serial port for one.
+#if __has_include("secrets.h")
 #include "secrets.h"
+#endif
 
 #if defined(SY_KIND_SOIL)
 static constexpr sy::Kind kKind = sy::Kind::Soil;
@@ -27,7 +33,10 @@ static EspFlash flash;
 static EspNvs nvs;
 static EspSensors sensors;
 static Link link;
-static EspMqttPort mqtt(SY_BROKER, SY_CA_PEM);
+static EspMqttPort mqtt;
+static SerialProvisioning serialProvisioning;
+static sy::Provisioning prov;
+static char brokerUri[280];
 static sy::DeviceConfig cfg;
 static sy::Device* device = nullptr;
 static bool delivered = false;
@@ -45,16 +54,42 @@ void setup() {
   esp_task_wdt_add(nullptr);
   if (!flash.open() || !nvs.open()) esp_restart();
   sensors.begin();
-  cfg.farm = SY_FARM;
+  Serial.begin(115200);
+#if defined(SY_DEVICE)
+  // The build's own identity, offered as if it had arrived over serial (the same parser checks it).
+  const bool haveBuilt = true;
+#else
+  const bool haveBuilt = false;
+#endif
+  if (!serialProvisioning.begin(nvs, kKind, prov) && !haveBuilt) esp_restart();
+#if defined(SY_DEVICE)
+  if (prov.device[0] == '\0') {
+    snprintf(prov.farm, sizeof prov.farm, "%s", SY_FARM);
+    snprintf(prov.device, sizeof prov.device, "%s", SY_DEVICE);
+    snprintf(prov.password, sizeof prov.password, "%s", SY_PASSWORD);
+    snprintf(brokerUri, sizeof brokerUri, "%s", SY_BROKER);
+    snprintf(prov.ssid, sizeof prov.ssid, "%s", SY_WIFI_SSID);
+    snprintf(prov.wifiPassword, sizeof prov.wifiPassword, "%s", SY_WIFI_PASS);
+    prov.hasWifi = prov.ssid[0] != '\0';
+    mqtt.configure(brokerUri, SY_CA_PEM);
+  } else
+#endif
+  {
+    snprintf(brokerUri, sizeof brokerUri, "%s://%s:%u", prov.tls ? "mqtts" : "mqtt", prov.host, prov.port);
+    mqtt.configure(brokerUri, nullptr);
+  }
+  cfg.farm = prov.farm;
   cfg.kind = kKind;
-  cfg.device = SY_DEVICE;
-  cfg.password = SY_PASSWORD;
+  cfg.device = prov.device;
+  cfg.password = prov.password;
   cfg.fw = "sy-esp32-1.0.0";
   static sy::Device dev(cfg, flash, nvs, mqtt, sensors, kKind == sy::Kind::Pump ? &sensors : nullptr, &observer);
   device = &dev;
   const bool woke = esp_sleep_get_wakeup_cause() == ESP_SLEEP_WAKEUP_TIMER;
   if (!dev.begin(monoMs(), woke ? wake : sy::WakeState())) esp_restart();
-  link.begin(SY_WIFI_SSID, SY_WIFI_PASS);
+  // Wi-Fi when provisioned (a 4G modem's APN is kept in the document; its link layer is not
+  // written yet: firmware/README.md "Not done yet").
+  link.begin(prov.ssid, prov.wifiPassword);
 }
 
 void loop() {

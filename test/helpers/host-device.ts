@@ -28,6 +28,8 @@ export interface HostDeviceOptions {
   faultsFile?: string
   /** One sensor reports the true time of its reading (see firmware/test/host/fake_plant.h). */
   timeProbe?: boolean
+  /** A provisioning document file (suanyang device add --firmware json): url, farm, kind, id and password come from it. */
+  provision?: string
 }
 
 /** One line the device printed (see firmware/test/host/main.cpp). */
@@ -54,7 +56,8 @@ export interface HostDevice {
 }
 
 export function startHostDevice(build: FirmwareBuild, o: HostDeviceOptions, label = o.id): HostDevice {
-  const args = ['--url', o.url, '--farm', o.farm, '--kind', o.kind, '--id', o.id, '--password', o.password, '--data', o.data, '--flash-kb', '256']
+  const identity = o.provision ? ['--provision', o.provision] : ['--url', o.url, '--farm', o.farm, '--kind', o.kind, '--id', o.id, '--password', o.password]
+  const args = [...identity, '--data', o.data, '--flash-kb', '256']
   const opt = (name: string, v: number | string | undefined) => {
     if (v !== undefined) args.push(name, String(v))
   }

@@ -4,6 +4,7 @@
 // (RAM, expired after 30 s, lost at a reboot) then never resends anything; the core alone
 // resends, from the flash ring, and only an MQTT_EVENT_PUBLISHED (the PUBACK) deletes a reading.
 #pragma once
+#include <esp_crt_bundle.h>
 #include <mqtt_client.h>
 
 #include <atomic>
@@ -12,7 +13,13 @@
 
 class EspMqttPort : public sy::MqttPort {
  public:
-  EspMqttPort(const char* uri, const char* caPem) : uri_(uri), ca_(caPem) {}
+  EspMqttPort() = default;
+  // Before the first connect: the broker (mqtt[s]://host:port) and its CA; a null CA on mqtts://
+  // checks the broker against ESP-IDF's bundle of public CAs (CONFIG_MBEDTLS_CERTIFICATE_BUNDLE).
+  void configure(const char* uri, const char* caPem) {
+    uri_ = uri;
+    ca_ = caPem;
+  }
   // Events arrive on esp-mqtt's task; the main loop drains them (the core is single-threaded).
   struct Event {
     enum Type : uint8_t { Connected, Lost, Puback, Message } type;
@@ -27,7 +34,8 @@ class EspMqttPort : public sy::MqttPort {
     drop();
     esp_mqtt_client_config_t c = {};
     c.uri = uri_;
-    c.cert_pem = ca_;
+    if (ca_ != nullptr) c.cert_pem = ca_;
+    else c.crt_bundle_attach = esp_crt_bundle_attach;
     c.client_id = clientId;
     c.username = user;
     c.password = pass;
@@ -65,8 +73,8 @@ class EspMqttPort : public sy::MqttPort {
     esp_mqtt_client_destroy(client_);
     client_ = nullptr;
   }
-  const char* uri_;
-  const char* ca_;
+  const char* uri_ = nullptr;
+  const char* ca_ = nullptr;
   esp_mqtt_client_handle_t client_ = nullptr;
   static constexpr int kQueue = 16;
   Event q_[kQueue];

@@ -3,7 +3,10 @@
 // happens on stdout, for the integration tests (test/firmware-host.test.ts) and for people.
 //   suanyang-host-device --url mqtt://127.0.0.1:1883 --farm F --kind pump --id D --password P
 //                        --data /tmp/d.flash [--speed 60] [--sync-after-ms 3000] ...
+//   suanyang-host-device --provision FILE --data /tmp/d.flash ...   farm, kind, id, password and
+//                        broker from a provisioning document (suanyang device add --firmware json)
 //   suanyang-host-device --print-samples     every kind of payload the core writes, and exits
+//   suanyang-host-device --check-provisioning   base64 documents on stdin, one verdict per line
 #include <signal.h>
 #include <unistd.h>
 
@@ -18,6 +21,7 @@
 #include "json.h"
 #include "mosquitto_port.h"
 #include "posix_store.h"
+#include "provision.h"
 #include "samples.h"
 
 namespace {
@@ -27,11 +31,11 @@ void onSignal(int) { stopSignal = 1; }
 
 struct Options {
   std::string url = "mqtt://127.0.0.1:1883";
-  std::string farm, kind = "pump", id, password, data, faultsFile, fw = "sy-host-1.0.0";
+  std::string farm, kind = "pump", id, password, data, faultsFile, fw = "sy-host-1.0.0", provision;
   uint32_t intervalS = 0, idleS = 0, replayPerS = 20, flashKb = 1024;
   double speed = 1, sun = -1;
   int64_t syncAfterMs = 0, epochAtOrigin = 0, originReal = 0;
-  bool samples = false, timeProbe = false;
+  bool samples = false, timeProbe = false, checkProvisioning = false;
 };
 
 const char* usage =
@@ -39,7 +43,8 @@ const char* usage =
     "  [--url mqtt://host:port] [--interval S] [--idle-interval S] [--speed X] [--sync-after-ms MS]\n"
     "  [--epoch-at-origin MS --origin-real-ms MS] [--sun W/M2] [--faults-file FILE] [--replay-per-s N]\n"
     "  [--flash-kb KB] [--fw VERSION] [--time-probe]\n"
-    "  suanyang-host-device --print-samples\n";
+    "  suanyang-host-device --provision FILE --data FILE [options above but --farm/--kind/--id/--password/--url]\n"
+    "  suanyang-host-device --print-samples | --check-provisioning\n";
 
 bool parse(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; i++) {
@@ -50,6 +55,7 @@ bool parse(int argc, char** argv, Options& o) {
     }
     if (a == "--print-samples") { o.samples = true; continue; }
     if (a == "--time-probe") { o.timeProbe = true; continue; }
+    if (a == "--check-provisioning") { o.checkProvisioning = true; continue; }
     if (i + 1 >= argc) return false;
     std::string v = argv[++i];
     if (a == "--url") o.url = v;
@@ -58,6 +64,7 @@ bool parse(int argc, char** argv, Options& o) {
     else if (a == "--id") o.id = v;
     else if (a == "--password") o.password = v;
     else if (a == "--data") o.data = v;
+    else if (a == "--provision") o.provision = v;
     else if (a == "--faults-file") o.faultsFile = v;
     else if (a == "--fw") o.fw = v;
     else if (a == "--interval") o.intervalS = static_cast<uint32_t>(std::stoul(v));
@@ -117,6 +124,78 @@ class LineLog : public sy::DeviceObserver {
   const HostClock& clock_;
 };
 
+// RFC 4648 base64 (the test sends arbitrary bytes, newlines and NULs included, one per line).
+bool fromBase64(const std::string& in, std::string& out) {
+  static const std::string abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  out.clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=') break;
+    const size_t v = abc.find(c);
+    if (v == std::string::npos) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return true;
+}
+
+// The verdict on one document as a JSON line, written through the core's escaping writer.
+void printVerdict(const sy::ProvisionResult& r, const sy::Provisioning& p) {
+  char line[1200];
+  sy::JsonWriter w(line, sizeof line);
+  w.open().key("ok").boolean(r.ok);
+  if (r.ok) {
+    w.key("farm").str(p.farm, 32).key("kind").str(sy::kindName(p.kind), 16).key("device").str(p.device, 32);
+    w.key("password").str(p.password, 128).key("tls").boolean(p.tls).key("host").str(p.host, 253).key("port").u64(p.port);
+    if (p.hasWifi) w.key("ssid").str(p.ssid, 32).key("wifiPassword").str(p.wifiPassword, 63);
+    if (p.hasModem) w.key("apn").str(p.apn, 63).key("modemUser").str(p.modemUser, 63).key("modemPassword").str(p.modemPassword, 63);
+  } else {
+    w.key("field").str(r.field, 24).key("reason").str(r.reason, 96);
+  }
+  w.close();
+  if (w.finish()) printf("%s\n", line);
+}
+
+int checkProvisioning() {
+  char buf[16384];
+  while (fgets(buf, sizeof buf, stdin)) {
+    std::string b64(buf);
+    while (!b64.empty() && (b64.back() == '\n' || b64.back() == '\r')) b64.pop_back();
+    std::string doc;
+    if (!fromBase64(b64, doc)) { puts("{\"ok\":false,\"field\":\"\",\"reason\":\"bad base64\"}"); continue; }
+    sy::Provisioning p;
+    printVerdict(sy::parseProvisioning(doc.data(), doc.size(), p), p);
+  }
+  return 0;
+}
+
+// --provision FILE: the document fills the options a device would otherwise be built with.
+bool applyProvisioning(Options& o) {
+  FILE* f = fopen(o.provision.c_str(), "rb");
+  if (!f) { fprintf(stderr, "cannot read %s\n", o.provision.c_str()); return false; }
+  char buf[sy::kProvisionMaxBytes + 2];
+  const size_t n = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  size_t len = n;
+  while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) len--;  // the CLI ends the line
+  sy::Provisioning p;
+  const sy::ProvisionResult r = sy::parseProvisioning(buf, len, p);
+  printf("{\"ev\":\"provision\",\"ok\":%s,\"field\":\"%s\"}\n", r.ok ? "true" : "false", r.field);
+  if (!r.ok) { fprintf(stderr, "provisioning refused: %s %s\n", r.field, r.reason); return false; }
+  if (p.tls) { fputs("the host build speaks plain MQTT: provision it with an mqtt:// broker\n", stderr); return false; }
+  o.farm = p.farm;
+  o.kind = sy::kindName(p.kind);
+  o.id = p.device;
+  o.password = p.password;
+  o.url = std::string("mqtt://") + p.host + ":" + std::to_string(p.port);
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,6 +203,8 @@ int main(int argc, char** argv) {
   Options o;
   if (!parse(argc, argv, o)) { fputs(usage, stderr); return 2; }
   if (o.samples) return printSamples();
+  if (o.checkProvisioning) return checkProvisioning();
+  if (!o.provision.empty() && !applyProvisioning(o)) return 3;
   sy::DeviceConfig cfg;
   std::string host;
   int port = 0;
