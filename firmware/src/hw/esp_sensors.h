@@ -1,12 +1,15 @@
 // NOT COMPILED HERE (see firmware/README.md). The sensors of the three kinds on an ESP32, read
 // into the core's plain structs; the conversions (4-20 mA, pulses, DS18B20 codes, the soil
 // calibration, the ultrasonic median) are the core's, tested on the host.
-//   INA226 (PV input, I2C 0x40, 2 mOhm shunt)   registers read with Wire, datasheet SBOS547
-//   pulse flow meter (YF-DN50, 0.2 pulse/L)     PCNT unit 0 on GPIO 34
-//   4-20 mA pressure (0-10 bar, 150 Ohm shunt)  ADC1 GPIO 35, esp_adc_cal
+//   INA226 (PV input, I2C 0x40, 2 mOhm shunt)   registers read with Wire, datasheet SBOS547; the shunt
+//                                               in the negative leg, VBUS through a divider (WIRING.md)
+//   pulse flow meter (YF-DN50, F = 0.2 x Q)     PCNT unit 0 on GPIO 34, 10 k pull-up to 3.3 V
+//   4-20 mA pressure (0-10 bar, 100 Ohm shunt)  ADC1 GPIO 35, esp_adc_cal (0.4-2.0 V: inside the
+//                                               ADC's linear 150-2450 mV at 11 dB; 150 Ohm clipped at 16 mA)
 //   DS18B20 heatsink / soil                     OneWire on GPIO 4 (DallasTemperature)
 //   capacitive soil probe v1.2                  ADC1 GPIO 36, 11 dB, 16 samples averaged
-//   JSN-SR04T                                   trigger GPIO 26, echo GPIO 27 (pulseIn), 5 pings
+//   JSN-SR04T                                   trigger GPIO 26, echo GPIO 27 (pulseIn) through a
+//                                               5 V -> 3.3 V divider, 5 pings
 //   float switch                                GPIO 25, pulled up, open = full
 //   pump drive                                  enable GPIO 32, speed ceiling as PWM on GPIO 33
 #pragma once
@@ -18,6 +21,14 @@
 #include <esp_adc_cal.h>
 
 #include "sensors.h"
+
+// The INA226 measures at most 36 V on VBUS; a 48 V array reads 75-100 V open-circuit. VBUS goes
+// through 100 k / 24.9 k (WIRING.md), 5.14 with the INA226's 830 k input in parallel: measure it
+// once with a multimeter and set it here. 1.0 only for a 24 V array wired straight (Voc < 32 V).
+static constexpr double kPvDivider = 5.14;
+// YF-DN50: F (Hz) = 0.2 x Q (L/min), so 0.2 x 60 = 12 pulses per litre.
+static constexpr double kFlowPulsesPerL = 12.0;
+static constexpr double kPressureShuntOhm = 100.0;
 
 class EspSensors : public sy::Sensors, public sy::PumpDrive {
  public:
@@ -46,7 +57,7 @@ class EspSensors : public sy::Sensors, public sy::PumpDrive {
   }
 
   bool readPump(int64_t monoMs, sy::PumpSensors& o) override {
-    const double busV = ina226Read(0x02) * 1.25e-3;
+    const double busV = ina226Read(0x02) * 1.25e-3 * kPvDivider;
     const double shuntV = static_cast<int16_t>(ina226Read(0x01)) * 2.5e-6;
     o.pv_v = busV;
     o.pv_a = shuntV / 0.002;
@@ -57,9 +68,9 @@ class EspSensors : public sy::Sensors, public sy::PumpDrive {
     int16_t pulses = 0;
     pcnt_get_counter_value(PCNT_UNIT_0, &pulses);
     pcnt_counter_clear(PCNT_UNIT_0);
-    o.flow_lpm = sy::flowFromPulses(static_cast<uint32_t>(pulses), monoMs - lastFlowMs_, 0.2);
+    o.flow_lpm = sy::flowFromPulses(static_cast<uint32_t>(pulses), monoMs - lastFlowMs_, kFlowPulsesPerL);
     lastFlowMs_ = monoMs;
-    o.pressure_bar = sy::pressureFromMa(adcMv(35) / 150.0, 10);
+    o.pressure_bar = sy::pressureFromMa(adcMv(35) / kPressureShuntOhm, 10);
     o.ctrl_temp_c = sy::ds18b20(temps_.getTempCByIndex(0));
     temps_.requestTemperatures();  // read at the next step, without blocking this one
     o.motor_a = o.pv_w / 48;       // the drive's own current output on a real installation
