@@ -1,13 +1,22 @@
 /**
- * The technician API under /alerts/api (Bearer ALERTS_API_TOKEN): list and read alerts,
- * acknowledge, resolve with a maintenance note, log maintenance, send a pump command and see
- * its cmd/ack, issue a LINE link code, inspect the outbox (delivery results).
+ * The technician API under /alerts/api: list and read alerts, acknowledge, resolve with a
+ * maintenance note, log maintenance, send a pump command and see its cmd/ack, issue a LINE link
+ * code, inspect the outbox (delivery results). Every call names its caller (runtime/auth.ts: a
+ * person's session, or the installation token) and every action is checked against the role
+ * matrix (registry/access.ts) for the farm it touches: lists show only the farms the caller may
+ * read, an alert of another farm is "not found", an action beyond the caller's role is 403.
+ * Every action is written to the registry's audit log with the person's id.
+ *
+ * `by` in a body is the caller's name for the record when the installation token is used
+ * (automation, the one-laptop default: audited as `token:<by>`); a person is who they signed in as.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { z } from 'zod'
 import { ID_PATTERN } from '../contracts/names.js'
 import { HttpError, readBody, sendJson } from '../runtime/http.js'
-import { safeEqual } from '../runtime/secrets.js'
+import type { Authenticator } from '../runtime/auth.js'
+import { isAdmin, type Principal } from '../registry/access.js'
+import type { Actor } from '../registry/index.js'
 import { PUMP_COMMANDS, type MqttLink } from './commands.js'
 import type { AlertEngine, Effects } from './engine.js'
 import { issueLinkCode } from './link-codes.js'
@@ -18,7 +27,9 @@ import type { AlertRecord } from './types.js'
 export const API_PREFIX = '/alerts/api/'
 
 export interface ApiDeps {
-  token?: string
+  auth: Authenticator
+  /** Writes one audit row in the registry (logged, not thrown, when the registry is down: the action stands). */
+  audit(actor: Actor, action: string, target: string, detail: Record<string, unknown>): Promise<void>
   engine: AlertEngine
   link: MqttLink
   cmdTimeoutMs: number
@@ -29,7 +40,7 @@ export interface ApiDeps {
   commit(effects: Effects, maintenance?: MaintenanceRecord): Promise<void>
 }
 
-const Who = z.object({ by: z.string().min(1).max(64) })
+const Who = z.object({ by: z.string().min(1).max(64).optional() })
 const ResolveBody = Who.extend({ note: z.string().max(500).optional() })
 const MaintenanceBody = Who.extend({
   farm: z.string().regex(ID_PATTERN),
@@ -69,42 +80,56 @@ function decodeSegment(segment: string): string {
 /** Lists leave the reading snapshot out: it is in the single-alert view. */
 const brief = ({ snapshot: _s, ...rest }: AlertRecord) => rest
 
+/** Who did it, for the engine's record (`by`) and the audit row. */
+function actorOf(principal: Principal & { name: string }, by: string | undefined): { by: string; actor: Actor } {
+  if (principal.kind === 'person') return { by: principal.id, actor: { who: principal.id, how: 'api' } }
+  if (!by) throw new HttpError(400, 'by: required with the installation token (who is acting, for the record)')
+  return { by, actor: { who: `token:${by}`, how: 'api' } }
+}
+
 export function apiHandler(deps: ApiDeps) {
-  const { engine } = deps
+  const { engine, auth } = deps
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
-    if (!deps.token) throw new HttpError(503, 'technician API disabled: set ALERTS_API_TOKEN')
-    const auth = req.headers.authorization ?? ''
-    if (!auth.startsWith('Bearer ') || !safeEqual(auth.slice(7), deps.token)) throw new HttpError(401, 'bad or missing bearer token')
+    const { principal } = await auth.require(req)
     const parts = url.pathname.slice(API_PREFIX.length).split('/').map(decodeSegment)
     const route = `${req.method ?? 'GET'} ${parts[0] ?? ''}${parts.length > 1 ? '/:id' : ''}${parts[2] ? `/${parts[2]}` : ''}`
     const id = parts[1] ?? ''
     const now = deps.now()
+    const readable = (farm: string) => auth.decide(principal, 'read', farm).ok
+    /** The alert, if the caller may read its farm (else: not found, whether or not it exists). */
+    const alertFor = (alertId: string) => {
+      const alert = engine.find(alertId)
+      if (!alert || !readable(alert.farm)) throw new HttpError(404, 'no such alert')
+      return alert
+    }
     switch (route) {
       case 'GET alerts': {
         const status = url.searchParams.get('status') ?? 'open'
         const farm = url.searchParams.get('farm')
         const pool = status === 'open' ? Object.values(engine.state.alerts) : status === 'resolved' ? engine.state.recent : [...Object.values(engine.state.alerts), ...engine.state.recent]
-        return sendJson(res, 200, { alerts: pool.filter((a) => !farm || a.farm === farm).map(brief) })
+        return sendJson(res, 200, { alerts: pool.filter((a) => (!farm || a.farm === farm) && readable(a.farm)).map(brief) })
       }
-      case 'GET alerts/:id': {
-        const alert = engine.find(id)
-        if (!alert) throw new HttpError(404, 'no such alert')
-        return sendJson(res, 200, { alert })
-      }
+      case 'GET alerts/:id':
+        return sendJson(res, 200, { alert: alertFor(id) })
       case 'POST alerts/:id/ack': {
         const body = await json(req, Who)
-        const { change, effects } = engine.acknowledge(id, { by: body.by, via: 'api', atMs: now })
+        auth.assert(principal, 'ack', alertFor(id).farm)
+        const who = actorOf(principal, body.by)
+        const { change, effects } = engine.acknowledge(id, { by: who.by, via: 'api', atMs: now })
         if (!change.ok) throw new HttpError(change.alert ? 409 : 404, change.reason)
         await deps.commit(effects)
+        await deps.audit(who.actor, 'alert.ack', `alert:${id}`, { farm: change.alert.farm, device: change.alert.device, rule: change.alert.rule })
         return sendJson(res, 200, { alert: brief(change.alert) })
       }
       case 'POST alerts/:id/resolve': {
         const body = await json(req, ResolveBody)
-        const { change, effects } = engine.resolve(id, { by: body.by, via: 'api', atMs: now }, body.note)
+        auth.assert(principal, 'resolve', alertFor(id).farm)
+        const who = actorOf(principal, body.by)
+        const { change, effects } = engine.resolve(id, { by: who.by, via: 'api', atMs: now }, body.note)
         if (!change.ok) throw new HttpError(change.alert ? 409 : 404, change.reason)
         const a = change.alert
         const record: MaintenanceRecord | undefined = body.note
-          ? { farm: a.farm, device: a.device, type: 'repair', note: body.note, by: body.by, atMs: now, alertId: a.id }
+          ? { farm: a.farm, device: a.device, type: 'repair', note: body.note, by: who.by, atMs: now, alertId: a.id }
           : undefined
         if (record) {
           const more = recordMaintenance(engine, record)
@@ -113,37 +138,53 @@ export function apiHandler(deps: ApiDeps) {
           effects.cancelled.push(...more.cancelled)
         }
         await deps.commit(effects, record)
+        await deps.audit(who.actor, 'alert.resolve', `alert:${id}`, { farm: a.farm, device: a.device, rule: a.rule, ...(body.note ? { note: body.note } : {}) })
         return sendJson(res, 200, { alert: brief(a) })
       }
       case 'POST maintenance': {
         const body = await json(req, MaintenanceBody)
+        auth.assert(principal, 'maintain', body.farm)
+        const who = actorOf(principal, body.by)
         const track = engine.tracks[`${body.farm}/${body.device}`]
         const runS = track?.samples[track.samples.length - 1]?.p.run_s_total
-        const record: MaintenanceRecord = { ...body, atMs: now, ...(typeof runS === 'number' ? { runS } : {}) }
+        const record: MaintenanceRecord = { farm: body.farm, device: body.device, type: body.type, note: body.note, by: who.by, atMs: now, ...(typeof runS === 'number' ? { runS } : {}) }
         await deps.commit(recordMaintenance(engine, record), record)
+        await deps.audit(who.actor, 'maintenance.add', `device:${body.device}`, { farm: body.farm, type: body.type, note: body.note })
         return sendJson(res, 201, { maintenance: record })
       }
       case 'POST commands': {
         const body = await json(req, CommandBody)
-        const sent = await deps.link.send({ farm: body.farm, kind: 'pump', device: body.device }, body.cmd, body.by)
+        auth.assert(principal, 'command', body.farm)
+        const who = actorOf(principal, body.by)
+        const sent = await deps.link.send({ farm: body.farm, kind: 'pump', device: body.device }, body.cmd, who.by)
+        await deps.audit(who.actor, 'command.send', `device:${body.device}`, { farm: body.farm, cmd: body.cmd, id: sent.id })
         const record = body.wait ? await deps.link.waitAck(sent.id, deps.cmdTimeoutMs) : sent
         return sendJson(res, record?.ack ? 200 : 202, { command: record })
       }
       case 'GET commands/:id': {
         const record = deps.link.get(id)
-        if (!record) throw new HttpError(404, 'no such command')
+        if (!record || !readable(record.farm)) throw new HttpError(404, 'no such command')
         return sendJson(res, 200, { command: record })
       }
       case 'POST contacts/:id/link-code': {
-        if (!engine.ctx().farms.everyContact().some((c) => c.contact.id === id)) throw new HttpError(404, 'no such contact')
+        const contact = engine.ctx().farms.everyContact().find((c) => c.contact.id === id)
+        if (!contact) throw new HttpError(404, 'no such contact')
+        // Oneself, or someone who manages a farm the person serves (their lead, an admin).
+        const farms = contact.farms === '*' ? auth.farms().map((f) => f.id) : contact.farms
+        const self = principal.kind === 'person' && principal.id === id
+        if (!self && !(contact.farms === '*' ? isAdmin(principal) : farms.some((f) => auth.decide(principal, 'manage', f).ok))) {
+          throw new HttpError(403, `${principal.id} may not link LINE for ${id}`)
+        }
         const code = issueLinkCode(engine.state, id, now, deps.linkCodeTtlMs)
         engine.markDirty()
         await deps.commit({ events: [], queued: [], cancelled: [] })
+        await deps.audit(principal.kind === 'person' ? { who: principal.id, how: 'api' } : { who: 'token', how: 'api' }, 'line.link-code', `person:${id}`, {})
         return sendJson(res, 201, { contact: id, code: code.code, expiresAt: new Date(code.expiresMs).toISOString() })
       }
       case 'GET outbox': {
+        // Delivery results name phone numbers: for those who maintain the farm.
         const alertId = url.searchParams.get('alert')
-        const items = Object.values(engine.state.outbox).filter((i) => !alertId || i.alertId === alertId)
+        const items = Object.values(engine.state.outbox).filter((i) => (!alertId || i.alertId === alertId) && auth.decide(principal, 'maintain', i.farm).ok)
         return sendJson(res, 200, { items: items.map(({ line: _line, ...rest }) => rest) })
       }
       default:

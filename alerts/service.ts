@@ -220,7 +220,9 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     for (const r of outcome.replies) void line?.reply(r.replyToken, r.messages)
   })
   const api = apiHandler({
-    token: config.ALERTS_API_TOKEN,
+    auth: ctx.auth,
+    audit: (actor, action, target, detail) =>
+      ctx.registry.audit.record(actor, action, target, detail).catch((err: unknown) => log.error({ err, action, target }, 'audit row not written: the action stands')),
     engine,
     link,
     cmdTimeoutMs: config.ALERTS_CMD_TIMEOUT_MS,

@@ -10,6 +10,7 @@ import { openAccountStore } from '../registry/accounts-source.js'
 import { RegistryEnv } from '../registry/config.js'
 import { type Registry, openRegistry } from '../registry/index.js'
 import type { AccountStore } from '../runtime/accounts.js'
+import { AuthEnv, Authenticator } from '../runtime/auth.js'
 import { CommonEnv, type Env, loadAll } from '../runtime/config.js'
 import { HealthRegistry, diskCheck } from '../runtime/health.js'
 import { createHttpServer, sendJson } from '../runtime/http.js'
@@ -52,9 +53,10 @@ export async function loadModules(names: readonly ServiceName[]): Promise<Servic
 export async function startApp(names: readonly ServiceName[], opts: AppOptions): Promise<App> {
   const modules = await loadModules(names)
   // Every variable of every selected service is checked before anything starts.
-  const [common, registryConfig, ...configs] = loadAll([CommonEnv, RegistryEnv, ...modules.map((m) => m.env)] as readonly z.ZodType[], opts.env) as [
+  const [common, registryConfig, authConfig, ...configs] = loadAll([CommonEnv, RegistryEnv, AuthEnv, ...modules.map((m) => m.env)] as readonly z.ZodType[], opts.env) as [
     z.output<typeof CommonEnv>,
     z.output<typeof RegistryEnv>,
+    z.output<typeof AuthEnv>,
     ...unknown[],
   ]
   const now = opts.now ?? Date.now
@@ -77,6 +79,14 @@ export async function startApp(names: readonly ServiceName[], opts: AppOptions):
   }
   opts.log.info({ registry: `${registry.dialect}: ${registry.location}`, schemaVersion: registry.schemaVersion }, 'registry open')
   const http = createHttpServer(opts.log.child({ svc: 'http' }))
+  const auth = new Authenticator({ registry, config: authConfig, log: opts.log.child({ svc: 'auth' }), metrics, now })
+  try {
+    await auth.start()
+  } catch (err) {
+    await registry.close()
+    throw err
+  }
+  auth.routes(http)
   const running: Array<{ name: ServiceName; svc: Service }> = []
   const info: App['info'] = {}
   const started = Date.now()
@@ -109,6 +119,7 @@ export async function startApp(names: readonly ServiceName[], opts: AppOptions):
     }
     running.length = 0
     await http.close()
+    auth.close()
     await registry.close()
   }
   try {
@@ -121,6 +132,7 @@ export async function startApp(names: readonly ServiceName[], opts: AppOptions):
         hub,
         accounts,
         registry,
+        auth,
         health,
         mqttUrl: () => mqttUrl,
         wsPort: () => wsPort,

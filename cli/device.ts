@@ -24,7 +24,7 @@ the address devices reach the broker at (default: this machine's LAN address and
 `
 
 /** This machine as a device on the farm LAN reaches it: the first non-internal IPv4. */
-function lanAddress(): string {
+export function lanAddress(): string {
   const v4 = Object.values(networkInterfaces())
     .flat()
     .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)

@@ -1,10 +1,15 @@
 /**
  * `suanyang person add|edit|list|remove`: people and their roles over farms, a cooperative or
  * every farm. A person and the roles given with them are saved together or not at all.
+ * `person password|sign-in-link|sign-out`: their own sign-in (issue 14): a password, a one-time
+ * link to open on their phone (send it by LINE or SMS), or the end of every session they hold.
  */
+import { readFile } from 'node:fs/promises'
+import { newSecret } from '../runtime/secrets.js'
+import { lanAddress } from './device.js'
 import type { Failure, Locale, Membership, Person, Repositories, Result } from '../registry/index.js'
 import { PERSON_ROLES } from '../registry/schemas.js'
-import { type CommandIo, fail } from './io.js'
+import { type CommandIo, commonConfig, fail } from './io.js'
 import { actorOf, fieldsFrom, openCliRegistry, type OptionSpec, optionNames, parseCommand, printFailure, stringOptions } from './registry-io.js'
 
 export const PERSON_OPTIONS: Record<string, OptionSpec> = {
@@ -20,6 +25,9 @@ const USAGE = `Usage:
   suanyang person edit --id P [options] [--role R SCOPE | --revoke R SCOPE] [--json]
   suanyang person list [--farm F] [--json]
   suanyang person remove --id P [--json]
+  suanyang person password --id P (--generate | --password-file FILE|-) [--json]
+  suanyang person sign-in-link --id P [--hours H] [--url CONSOLE_URL] [--json]
+  suanyang person sign-out --id P [--json]
 Options: --locale th|en --line U<32 hex> --phone 0812345678 --quiet HH:MM-HH:MM (empty clears)
 Roles: ${PERSON_ROLES.join(', ')}; SCOPE: --farm F (repeatable) | --cooperative C | --all-farms
 Common: --by NAME (for the audit log; default: your login) --lang th|en (default: from LANG)
@@ -35,6 +43,59 @@ const TEXT = {
     scope: 'give one of --farm, --cooperative or --all-farms', all: 'every farm',
   },
 } as const
+const SIGN_IN_ACTIONS = ['password', 'sign-in-link', 'sign-out'] as const
+type SignInAction = (typeof SIGN_IN_ACTIONS)[number]
+
+/** A password from a file or stdin (`-`): its first line, so `echo pw >file` works. */
+async function readPassword(path: string): Promise<string> {
+  const text =
+    path === '-'
+      ? await new Promise<string>((resolve, reject) => {
+          let data = ''
+          process.stdin
+            .setEncoding('utf8')
+            .on('data', (d: string) => (data += d))
+            .on('end', () => resolve(data))
+            .on('error', reject)
+        })
+      : await readFile(path, 'utf8')
+  return text.split(/\r?\n/)[0] ?? ''
+}
+
+async function signInCommand(
+  registry: Repositories,
+  action: SignInAction,
+  id: string,
+  values: { generate: boolean; 'password-file'?: string | undefined; hours?: string | undefined; url?: string | undefined; json?: boolean | undefined },
+  io: CommandIo,
+  actor: ReturnType<typeof actorOf>,
+): Promise<number> {
+  const print = (text: string, record: unknown) => io.stdout.write(values.json ? `${JSON.stringify(record)}\n` : `${text}\n`)
+  const refused = (issues: Array<{ field: string; th: string; en: string }>, code: number) => fail(io, issues.map((i) => `${i.field}: ${i.en} / ${i.th}`).join('\n'), code)
+  if (action === 'sign-out') {
+    const n = await registry.sessions.endAll(id, actor)
+    print(`${id}: ${n} session(s) ended`, { person: id, ended: n })
+    return 0
+  }
+  if (action === 'password') {
+    if (values.generate === (values['password-file'] !== undefined)) return fail(io, 'give --generate or --password-file FILE (- for stdin)')
+    const password = values.generate ? newSecret(12) : await readPassword(values['password-file'] ?? '-')
+    const r = await registry.sessions.setPassword(id, password, actor)
+    if (!r.ok) return refused(r.issues, r.reason === 'not_found' ? 1 : 2)
+    // A generated password is shown once, here; it is stored only as a hash.
+    print(values.generate ? `${id}: password set: ${password}` : `${id}: password set`, values.generate ? { person: id, password } : { person: id })
+    return 0
+  }
+  const hours = values.hours === undefined ? Number(io.env.SIGN_IN_LINK_TTL_HOURS ?? 24) : Number(values.hours)
+  if (!(Number.isFinite(hours) && hours > 0 && hours <= 720)) return fail(io, '--hours is a number of hours, at most 720')
+  const r = await registry.sessions.createLink(id, hours * 3_600_000, actor)
+  if (!r.ok) return refused(r.issues, 1)
+  const base = values.url ?? `http://${lanAddress()}:${commonConfig(io.env).HTTP_PORT}/console/`
+  const link = `${base}#signin=${r.value.token}`
+  print(`${link}\n(one use, until ${r.value.expiresAt})`, { person: id, link, expiresAt: r.value.expiresAt })
+  return 0
+}
+
 const say = (locale: Locale, key: keyof (typeof TEXT)['en'], id = '') => TEXT[locale][key].replace('{id}', id)
 
 interface Scoped {
@@ -61,12 +122,16 @@ async function withRoles(r: Repositories, person: Person): Promise<Person & { ro
 export async function personCommand(args: string[], io: CommandIo): Promise<number> {
   const parsed = parseCommand('person', args, io, USAGE, {
     ...stringOptions(PERSON_OPTIONS),
+    generate: { type: 'boolean', default: false },
+    'password-file': { type: 'string' },
+    hours: { type: 'string' },
+    url: { type: 'string' },
     role: { type: 'string' },
     revoke: { type: 'string' },
     farm: { type: 'string', multiple: true },
     cooperative: { type: 'string' },
     'all-farms': { type: 'boolean', default: false },
-  })
+  }, SIGN_IN_ACTIONS)
   if (typeof parsed === 'number') return parsed
   const { action, values, locale, id } = parsed
   if (values.role !== undefined && values.revoke !== undefined) return fail(io, 'give --role or --revoke, not both')
@@ -79,6 +144,7 @@ export async function personCommand(args: string[], io: CommandIo): Promise<numb
   const registry = await openCliRegistry(io)
   if (!registry) return 1
   try {
+    if ((SIGN_IN_ACTIONS as readonly string[]).includes(action)) return await signInCommand(registry, action as SignInAction, id, values, io, actor)
     if (action === 'list') {
       const people = await registry.people.list(values.farm?.[0] === undefined ? {} : { farmId: values.farm[0] })
       const listed = await Promise.all(people.map((p) => withRoles(registry, p)))

@@ -150,7 +150,9 @@ export function parseCommand<O extends OptionsConfig>(
   io: CommandIo,
   usage: string,
   options: O,
-): number | { action: Action; values: Parsed<O>['values']; locale: Locale; id: string } {
+  /** Actions of this command besides add, edit, list and remove (each needs --id). */
+  extra: readonly string[] = [],
+): number | { action: Action | string; values: Parsed<O>['values']; locale: Locale; id: string } {
   let parsed: Parsed<O>
   try {
     parsed = parseArgs({ args, allowPositionals: true, allowNegative: true, options: { ...options, ...COMMON_OPTIONS } }) as Parsed<O>
@@ -166,7 +168,7 @@ export function parseCommand<O extends OptionsConfig>(
   }
   const locale = localeOf(common.lang, io.env)
   if (!locale) return fail(io, '--lang must be th or en')
-  if (!(ACTIONS as readonly string[]).includes(action)) return fail(io, `unknown ${name} action "${action}"\n${usage}`)
+  if (![...ACTIONS, ...extra].includes(action)) return fail(io, `unknown ${name} action "${action}"\n${usage}`)
   if (action !== 'list' && !common.id) return fail(io, `${name} ${action} needs --id\n${usage}`)
-  return { action: action as Action, values: values, locale, id: common.id ?? '' }
+  return { action, values: values, locale, id: common.id ?? '' }
 }

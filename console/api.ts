@@ -1,10 +1,12 @@
 /**
  * The console's HTTP routes besides its files. Public: the page's start-up facts
- * (`/console/config`: the names of the contract, whether actions are on) and nothing that names
- * a device or opens the broker (issue 13: device ids and the viewer account are not for anyone
- * who reaches the port). With the technician token (Bearer, like the alerts API): the live
- * connection (`/console/api/live`: where the broker's WebSocket is, the read-only viewer account,
- * the devices), the last hour of readings, and the trainer endpoint that publishes on `sim/control`.
+ * (`/console/config`: the names of the contract) and nothing that names a device or opens the
+ * broker (issue 13). Signed in (runtime/auth.ts: a person's session, or the installation token),
+ * each route shows only what the caller's roles reach (registry/access.ts): the live connection
+ * (`/console/api/live`: the broker's WebSocket, a viewer account limited to the farms the person
+ * may read and made for this session, those farms' devices), their last hour of readings, and
+ * the trainer endpoint that publishes on `sim/control`, for a trainer of the device's farm,
+ * which must be a training farm.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { z } from 'zod'
@@ -12,7 +14,8 @@ import { FAULT_CODES, KINDS, PUMP_STATES } from '../contracts/names.js'
 import { FAULT_SCENARIOS, SCENARIO_KINDS, SimClear, SimInject, SimSpeed, type SimState } from '../contracts/sim-control.js'
 import type { Credentials, DeviceAccount } from '../runtime/accounts.js'
 import { HttpError, readBody, sendJson } from '../runtime/http.js'
-import { safeEqual } from '../runtime/secrets.js'
+import type { Principal } from '../registry/access.js'
+import type { Authenticator } from '../runtime/auth.js'
 import type { History } from './history.js'
 import type { ControlResult } from './link.js'
 import { CHART_FIELDS, SPACING_MS, WINDOW_MS } from './public/series.js'
@@ -21,9 +24,10 @@ import { CHART_FIELDS, SPACING_MS, WINDOW_MS } from './public/series.js'
 export const PAGE_COMMANDS = ['stop', 'start', 'reset'] as const
 
 export interface ApiDeps {
-  token: string | undefined
+  auth: Authenticator
   /** ws:// URL for the browser, or only the port (the page adds the host it was loaded from). */
   ws: { url?: string; port?: number }
+  /** The every-farm viewer of the installation token's page. */
   viewer(): Credentials
   devices(): Promise<DeviceAccount[]>
   alertsApi: string
@@ -37,73 +41,93 @@ export interface ApiDeps {
 /** What the page may ask of the simulator: the contract's messages, the id is the console's. */
 export const TrainerAction = z.discriminatedUnion('action', [SimInject.omit({ id: true }), SimClear.omit({ id: true }), SimSpeed.omit({ id: true })])
 
-export type Decision = { ok: true } | { ok: false; status: number; reason: string }
-
-/** 503 when actions are off (no token set), 401 on a missing or wrong Bearer token. */
-export function authorize(authorization: string | undefined, token: string | undefined): Decision {
-  if (!token) return { ok: false, status: 503, reason: 'actions are off: set ALERTS_API_TOKEN' }
-  const auth = authorization ?? ''
-  if (!auth.startsWith('Bearer ') || !safeEqual(auth.slice(7), token)) return { ok: false, status: 401, reason: 'bad or missing bearer token' }
-  return { ok: true }
-}
-
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.setHeader('cache-control', 'no-store')
   sendJson(res, status, body)
 }
 
-/** Sends the refusal and returns false, or returns true: the runtime hides 5xx reasons, these are meant for the page. */
-function allowed(req: IncomingMessage, res: ServerResponse, token: string | undefined): boolean {
-  const d = authorize(req.headers.authorization, token)
-  if (!d.ok) send(res, d.status, { error: d.reason })
-  return d.ok
-}
-
-/** Whether the simulator runs, and its speed, for everyone; the rest only with the token. */
+/** Whether the simulator runs, and its speed, for everyone; the rest only signed in. */
 const simPublic = (s: SimState | undefined) => (s ? { running: true, speed: s.speed } : { running: false, speed: null })
 /** The training farms (their badge) too: from the registry, so they show with the simulator stopped. */
 const simSummary = (s: SimState | undefined, training: readonly string[]) => ({ ...simPublic(s), training: [...training] })
 
 export function consoleRoutes(deps: ApiDeps) {
+  const { auth } = deps
+  /** The caller, or the refusal sent (the runtime hides 5xx reasons; these are meant for the page). */
+  async function caller(req: IncomingMessage, res: ServerResponse) {
+    const c = await auth.caller(req)
+    if (!c.ok) send(res, c.status, { error: c.reason })
+    return c.ok ? c : undefined
+  }
+  const reads = (p: Principal) => new Set(auth.farmIds(p, 'read'))
+  /** The farm a device belongs to: the registry's, else the simulator's list. */
+  async function farmOf(device: string): Promise<string | undefined> {
+    const known = (await deps.devices()).find((d) => d.device === device)
+    return known?.farm ?? deps.sim()?.farms.find((f) => f.devices.some((d) => d.device === device))?.farm
+  }
+
   return {
     config(_req: IncomingMessage, res: ServerResponse): void {
       send(res, 200, {
         alertsApi: deps.alertsApi,
-        actions: deps.token !== undefined,
+        actions: true,
         contract: { kinds: KINDS, pumpStates: PUMP_STATES, faultCodes: FAULT_CODES, scenarios: FAULT_SCENARIOS, scenarioKinds: SCENARIO_KINDS, commands: PAGE_COMMANDS },
         chart: { fields: CHART_FIELDS, windowMs: WINDOW_MS, spacingMs: SPACING_MS },
       })
     },
 
-    /** What the page needs for live data, for a signed-in technician only. */
+    /** What the page needs for live data: a broker account for the farms the caller may read, and their devices. */
     async live(req: IncomingMessage, res: ServerResponse): Promise<void> {
-      if (!allowed(req, res, deps.token)) return
-      const viewer = deps.viewer()
-      const devices = await deps.devices()
+      const c = await caller(req, res)
+      if (!c) return
+      const all = await deps.devices()
+      if (c.principal.kind === 'service' || !c.session) {
+        const viewer = deps.viewer()
+        return send(res, 200, {
+          mqtt: { ...deps.ws, username: viewer.username, password: viewer.password, farms: '*' },
+          devices: all.map(({ farm, kind, device }) => ({ farm, kind, device })),
+          sim: simSummary(deps.sim(), deps.trainingFarms()),
+        })
+      }
+      const account = await auth.liveAccount(c.principal, c.session)
+      const farms = new Set(account.farms)
       send(res, 200, {
-        mqtt: { ...deps.ws, username: viewer.username, password: viewer.password },
-        devices: devices.map(({ farm, kind, device }) => ({ farm, kind, device })),
-        sim: simSummary(deps.sim(), deps.trainingFarms()),
+        mqtt: { ...deps.ws, username: account.username, password: account.password, farms: account.farms },
+        devices: all.filter((d) => farms.has(d.farm)).map(({ farm, kind, device }) => ({ farm, kind, device })),
+        sim: simSummary(deps.sim(), deps.trainingFarms().filter((f) => farms.has(f))),
       })
     },
 
-    history(req: IncomingMessage, res: ServerResponse): void {
-      if (allowed(req, res, deps.token)) send(res, 200, { devices: deps.history.snapshot() })
+    async history(req: IncomingMessage, res: ServerResponse): Promise<void> {
+      const c = await caller(req, res)
+      if (!c) return
+      const farms = c.principal.kind === 'service' ? undefined : reads(c.principal)
+      send(res, 200, { devices: deps.history.snapshot().filter((d) => !farms || farms.has(d.farm)) })
     },
 
-    session(req: IncomingMessage, res: ServerResponse): void {
-      if (allowed(req, res, deps.token)) send(res, 200, { ok: true })
+    async session(req: IncomingMessage, res: ServerResponse): Promise<void> {
+      const c = await caller(req, res)
+      if (c) send(res, 200, { ok: true, kind: c.principal.kind, id: c.principal.id, name: c.principal.name, train: auth.farmIds(c.principal, 'train') })
     },
 
-    /** Public: running, speed. With the technician token also the training farms and the active faults. */
-    simState(req: IncomingMessage, res: ServerResponse): void {
+    /** Public: running, speed. Signed in: also the training farms the caller reads and the faults on their devices. */
+    async simState(req: IncomingMessage, res: ServerResponse): Promise<void> {
       const state = deps.sim()
-      const trainer = authorize(req.headers.authorization, deps.token).ok
-      send(res, 200, trainer ? { ...simSummary(state, deps.trainingFarms()), faults: state?.faults ?? [], farms: state?.farms ?? [] } : simPublic(state))
+      const c = await auth.caller(req)
+      if (!c.ok) return send(res, 200, simPublic(state))
+      const farms = c.principal.kind === 'service' ? undefined : reads(c.principal)
+      const simFarms = (state?.farms ?? []).filter((f) => !farms || farms.has(f.farm))
+      const devices = new Set(simFarms.flatMap((f) => f.devices.map((d) => d.device)))
+      send(res, 200, {
+        ...simSummary(state, deps.trainingFarms().filter((f) => !farms || farms.has(f))),
+        faults: (state?.faults ?? []).filter((f) => !farms || devices.has(f.device)),
+        farms: simFarms,
+      })
     },
 
     async simControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
-      if (!allowed(req, res, deps.token)) return
+      const c = await caller(req, res)
+      if (!c) return
       let body: unknown
       try {
         body = JSON.parse((await readBody(req, 8 * 1024)).toString('utf8'))
@@ -112,8 +136,17 @@ export function consoleRoutes(deps: ApiDeps) {
       }
       const parsed = TrainerAction.safeParse(body)
       if (!parsed.success) throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '))
-      if (!deps.sim()) return send(res, 409, { error: 'the simulator is not running' })
-      const result = await deps.control(parsed.data)
+      const state = deps.sim()
+      if (!state) return send(res, 409, { error: 'the simulator is not running' })
+      const action = parsed.data
+      // A fault goes to one device: its farm must be a training farm the caller trains on. The
+      // speed is the whole simulation's: only for someone who may train on every farm it runs.
+      const farms = action.action === 'speed' ? state.farms.map((f) => f.farm) : [await farmOf(action.device)]
+      for (const farm of farms) {
+        if (farm === undefined) return send(res, 404, { error: 'no such device' })
+        auth.assert(c.principal, 'train', farm)
+      }
+      const result = await deps.control(action)
       if (!result.ok) return send(res, result.status, { error: result.reason })
       send(res, result.ack.ok ? 200 : 422, { ack: result.ack, sim: simSummary(deps.sim(), deps.trainingFarms()) })
     },

@@ -1,8 +1,8 @@
 /**
  * The field console (issue 8): a page on HTTP_PORT that shows the farms live over MQTT-over-
- * WebSocket with a read-only viewer account, once a technician signed in (issue 13), and acts
- * through token-protected HTTP (the alerts API for alerts and pump commands, this service's
- * trainer endpoint for the simulator).
+ * WebSocket once someone signed in (issue 13; per person since issue 14: each session gets a
+ * viewer account limited to that person's farms), and acts through signed-in HTTP (the alerts
+ * API for alerts and pump commands, this service's trainer endpoint for the simulator).
  */
 import { networkInterfaces } from 'node:os'
 import type { Handler } from '../runtime/http.js'
@@ -54,8 +54,10 @@ export const consoleService = defineService({
       onError: (err) => log.warn({ err }, 'registry read failed: training farms kept'),
     })
     await trainingWatch.start()
+    // The live views' broker accounts follow their people's roles (issue 14).
+    ctx.auth.follow()
     const routes = consoleRoutes({
-      token: config.ALERTS_API_TOKEN,
+      auth: ctx.auth,
       ws: config.CONSOLE_MQTT_WS_URL ? { url: config.CONSOLE_MQTT_WS_URL } : wsPort > 0 ? { port: wsPort } : {},
       viewer: () => viewer,
       devices: async () => {

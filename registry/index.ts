@@ -21,6 +21,7 @@ import { Farms } from './repos/farms.js'
 import { Memberships } from './repos/memberships.js'
 import { type CheckOverrides, RuleOverrides } from './repos/overrides.js'
 import { People } from './repos/people.js'
+import { Sessions } from './repos/sessions.js'
 import type { Result } from './result.js'
 import { openSqlite } from './sqlite.js'
 
@@ -37,6 +38,8 @@ export interface Repositories {
   devices: Devices
   overrides: RuleOverrides
   accounts: ServiceAccounts
+  /** Sign-in per person: passwords, one-time links, sessions and their broker accounts. */
+  sessions: Sessions
   audit: AuditLog
 }
 
@@ -88,6 +91,7 @@ function repositories(scope: Scope, checkOverrides: CheckOverrides | undefined):
     devices: new Devices(scope),
     overrides: new RuleOverrides(scope, checkOverrides),
     accounts: new ServiceAccounts(scope),
+    sessions: new Sessions(scope),
     audit: new AuditLog(q, scope.now),
   }
 }

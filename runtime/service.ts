@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod'
 import type { AccountStore } from './accounts.js'
+import type { Authenticator } from './auth.js'
 import type { CommonConfig } from './config.js'
 import type { Health } from './health.js'
 import type { HttpRoutes } from './http.js'
@@ -26,6 +27,8 @@ export interface ServiceContext {
   accounts: AccountStore
   /** The registry (issue 14), opened once per process by the composition root. */
   registry: Registry
+  /** Who is asking, on every HTTP call (sessions per person, the installation token): runtime/auth.ts. */
+  auth: Authenticator
   /** Where the service reports its health (/healthz) and readiness (/readyz). */
   health: Health
   /** The broker's address: the in-process broker's bound port, else MQTT_URL. */

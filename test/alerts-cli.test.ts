@@ -54,6 +54,6 @@ describe('suanyang alerts', () => {
   })
 
   it('says so when the token is wrong', async () => {
-    expect(await cliAs('nope', 'list')).toMatchObject({ code: 1, out: 'error: bad or missing bearer token\n' })
+    expect(await cliAs('nope', 'list')).toMatchObject({ code: 1, out: 'error: bad or expired sign-in token\n' })
   })
 })

@@ -20,6 +20,8 @@ import { waitFor } from './helpers/wait-for.js'
 const TOKEN = 'console-test-token'
 const SIM_ENV = { SIM_FARMS: '2', SIM_SPEED: '60', SIM_SEED: 'it', SIM_START: '2026-03-08T09:30:00+07:00', SIM_TRAINING_FARMS: 'ranong-02' }
 const PUMP = 'ranong-01-pump'
+/** On ranong-02, the training farm: a trainer's faults go there only (issue 14). */
+const TRAINING_PUMP = 'ranong-02-pump'
 const SHOTS = process.env.SCREENSHOT_DIR ?? join(tmpdir(), 'suanyang-console-screens')
 
 let app: TestApp
@@ -178,12 +180,20 @@ describe('field console page', () => {
   })
 
   it('injects a fault from the trainer panel (signed in above), and the alert it raises is acknowledged from the page into the store', async () => {
+    // Not on a real farm, not even with the installation token: a workshop's fault would reach its farmer.
+    const refused = await fetch(`${base}/console/api/sim`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ action: 'inject', device: PUMP, fault: 'dry_run' }),
+    })
+    expect(refused.status).toBe(403)
+    expect(await refused.text()).toContain('not a training farm')
     await page.locator('#trainer:not([hidden]) summary').click()
-    await page.selectOption('#trainer-device', PUMP)
+    await page.selectOption('#trainer-device', TRAINING_PUMP)
     await page.selectOption('#trainer-fault', 'dry_run')
     await page.locator('[data-act="inject"]').click()
-    await page.locator(`.active-faults [data-fault="${PUMP}/dry_run"]`).waitFor({ timeout: 10_000 })
-    const alert = page.locator(`li.alert[data-rule="dry_run"][data-alert-device="${PUMP}"]`)
+    await page.locator(`.active-faults [data-fault="${TRAINING_PUMP}/dry_run"]`).waitFor({ timeout: 10_000 })
+    const alert = page.locator(`li.alert[data-rule="dry_run"][data-alert-device="${TRAINING_PUMP}"]`)
     await alert.waitFor({ timeout: 45_000 })
     await page.evaluate(() => window.scrollTo(0, 0))
     await page.screenshot({ path: join(SHOTS, 'console-th.png'), fullPage: true })
@@ -201,8 +211,8 @@ describe('field console page', () => {
     await alert.waitFor({ state: 'detached', timeout: 10_000 })
     const resolved = (await (await fetch(`${base}/alerts/api/alerts/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { alert: { status: string; resolved?: { note?: string } } }
     expect(resolved.alert).toMatchObject({ status: 'resolved', resolved: { note: 'เติมน้ำล่อปั๊ม ระดับน้ำในบ่อปกติ' } })
-    await page.locator(`.active-faults [data-fault="${PUMP}/dry_run"] button`).click()
-    await page.locator(`.active-faults [data-fault="${PUMP}/dry_run"]`).waitFor({ state: 'detached', timeout: 10_000 })
+    await page.locator(`.active-faults [data-fault="${TRAINING_PUMP}/dry_run"] button`).click()
+    await page.locator(`.active-faults [data-fault="${TRAINING_PUMP}/dry_run"]`).waitFor({ state: 'detached', timeout: 10_000 })
   })
 
   it('sends a pump command and shows its acknowledgement', async () => {

@@ -42,6 +42,13 @@ const SEEDS: Record<number, (q: Queryable) => Promise<void>> = {
     await q.run('INSERT INTO rule_overrides (farm_id, device_id, rule, enabled, params, updated_at) VALUES ($1, $2, $3, $4, $5, $6)', ['ranong-01', 'ranong-01-pump', 'pv_low', true, '{"arrayWp":1100}', AT])
     await q.run('INSERT INTO service_accounts (username, role, farms, credentials_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)', ['console-viewer', 'viewer', '["ranong-01"]', HASH, AT])
   },
+  3: async (q) => {
+    await q.run('UPDATE people SET password_hash = $1 WHERE id = $2', [HASH, 'somchai'])
+    await q.run('INSERT INTO sessions (token_hash, person_id, how, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)', ['c2Vzc2lvbi1oYXNo', 'somchai', 'password', AT, '2999-01-01T00:00:00.000Z'])
+    await q.run('INSERT INTO service_accounts (username, role, farms, credentials_hash, created_at, updated_at, session_hash) VALUES ($1, $2, $3, $4, $5, $5, $6)', [
+      'web-0123456789abcdef', 'viewer', '["ranong-01"]', HASH, AT, 'c2Vzc2lvbi1oYXNo',
+    ])
+  },
 }
 
 /** What the seeds of versions 1..v must read as, through today's repositories. */
@@ -61,6 +68,15 @@ async function expectSeeded(at: StoreLocation, v: number): Promise<void> {
     expect(await r.overrides.list()).toMatchObject([{ deviceId: 'ranong-01-pump', rule: 'pv_low', enabled: true, params: { arrayWp: 1100 } }])
     expect(await r.accounts.get('console-viewer')).toMatchObject({ role: 'viewer', farms: ['ranong-01'] })
   }
+  if (v >= 3) {
+    expect(await r.sessions.account('c2Vzc2lvbi1oYXNo')).toEqual({ username: 'web-0123456789abcdef', role: 'viewer', farms: ['ranong-01'] })
+  }
+  // Whatever version it came from, its people can sign in, with the roles they held.
+  expect(await r.sessions.setPassword('somchai', 'correct horse battery', { who: 'test', how: 'system' })).toMatchObject({ ok: true })
+  const started = await r.sessions.signInWithPassword('somchai', 'correct horse battery', 60_000, 'console')
+  expect((await r.sessions.principal(started?.token ?? ''))?.grants).toEqual(
+    expect.arrayContaining([{ role: 'farmer', farmId: 'ranong-01', cooperativeId: null }, { role: 'lead', farmId: null, cooperativeId: 'coop-ranong' }]),
+  )
   // The upgraded registry takes new records that point at the old ones.
   expect(await r.devices.add({ id: 'ranong-01-bank', farmId: 'ranong-01', kind: 'waterbank' }, { who: 'test', how: 'system' })).toMatchObject({ ok: true })
   await r.close()
@@ -79,7 +95,7 @@ describe.each(DIALECTS)('registry migrations on %s', (dialect) => {
     try {
       expect(await migrate(db, MIGRATIONS)).toEqual({ version: MIGRATIONS.length, applied: MIGRATIONS.map((m) => m.version) })
       expect(await migrate(db, MIGRATIONS)).toEqual({ version: MIGRATIONS.length, applied: [] })
-      expect(await tableNames(db)).toEqual(['audit_log', 'cooperatives', 'devices', 'farms', 'memberships', 'people', 'rule_overrides', 'schema_migrations', 'service_accounts'])
+      expect(await tableNames(db)).toEqual(['audit_log', 'cooperatives', 'devices', 'farms', 'memberships', 'people', 'rule_overrides', 'schema_migrations', 'service_accounts', 'sessions', 'sign_in_links'])
       expect(await db.all('SELECT version, name FROM schema_migrations ORDER BY version')).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })))
     } finally {
       await db.close()

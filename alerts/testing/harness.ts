@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openAccountStore } from '../../registry/accounts-source.js'
 import type { AccountStore } from '../../runtime/accounts.js'
+import { AuthEnv, Authenticator } from '../../runtime/auth.js'
 import { CommonEnv } from '../../runtime/config.js'
 import { createHttpServer, type HttpServer } from '../../runtime/http.js'
 import { ReadingHub } from '../../runtime/hub.js'
@@ -40,6 +41,7 @@ export class AlertsHarness {
   offsetMs = 0
   baseUrl = ''
   private http: HttpServer | undefined
+  private auth: Authenticator | undefined
   private service: Service | undefined
   private accounts: AccountStore | undefined
 
@@ -70,6 +72,10 @@ export class AlertsHarness {
     const common = CommonEnv.parse(env)
     const config = AlertsEnv.parse(env)
     this.http = createHttpServer(silentLogger)
+    this.auth?.close()
+    this.auth = new Authenticator({ registry: this.registry, config: AuthEnv.parse(env), log: silentLogger, metrics: this.metrics, now: this.now })
+    await this.auth.start()
+    this.auth.routes(this.http)
     const ctx: ServiceContext = {
       log: silentLogger,
       common,
@@ -78,6 +84,7 @@ export class AlertsHarness {
       hub: this.hub,
       accounts: (this.accounts ??= await openAccountStore(this.registry, { dataDir: this.dataDir })),
       registry: this.registry,
+      auth: this.auth,
       health: new HealthRegistry(),
       mqttUrl: () => this.opts.mqttUrl ?? '',
       wsPort: () => undefined,
@@ -92,6 +99,7 @@ export class AlertsHarness {
   async stopService(): Promise<void> {
     await this.service?.close()
     await this.http?.close()
+    this.auth?.close()
     this.service = undefined
   }
 

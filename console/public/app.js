@@ -137,7 +137,9 @@ function connectLive(m) {
     if (!root.dataset.connectedMs) root.dataset.connectedMs = String(Math.round(performance.now()))
     performance.mark('console-connected')
     setConnection('live')
-    client.subscribe(['farm/+/+/+/telemetry', 'farm/+/+/+/status', 'farm/+/pump/+/cmd/ack'], { qos: 0 })
+    // A person's viewer account reaches their farms only: one filter set per farm (issue 14).
+    const farms = Array.isArray(m.farms) ? m.farms : ['+']
+    client.subscribe(farms.flatMap((f) => [`farm/${f}/+/+/telemetry`, `farm/${f}/+/+/status`, `farm/${f}/pump/+/cmd/ack`]), { qos: 0 })
   })
   client.on('reconnect', () => setConnection('connecting'))
   client.on('offline', () => setConnection('offline'))
@@ -180,14 +182,17 @@ function showSignIn() {
 }
 
 async function checkSession() {
-  signedIn = config.actions && session.token !== '' && (await request('GET', '/console/api/session', { auth: true })).ok
+  const me = config.actions && session.token !== '' ? await request('GET', '/console/api/session', { auth: true }) : undefined
+  signedIn = me?.ok === true
+  // The trainer panel for whoever may train somewhere (the installation token: everywhere training is).
+  const trains = signedIn && (me?.body.kind === 'service' || (me?.body.train ?? []).length > 0)
   $('signin-form').hidden = signedIn || !config.actions
   $('signout').hidden = !signedIn
   showSignIn()
   const state = $('signin-state')
   state.hidden = signedIn
   state.textContent = !config.actions ? t('signin.off') : t('signin.needed')
-  $('trainer').hidden = !signedIn
+  $('trainer').hidden = !trains
   alerts?.setEnabled(signedIn)
   const empty = $('farms-empty')
   empty.setAttribute('data-i18n', signedIn ? 'farms.none' : 'farms.signin')
@@ -222,27 +227,54 @@ function switchLanguage() {
   void checkSession()
 }
 
+/**
+ * Signs in: a person with their id and password (POST /auth/sign-in), else the same two fields as
+ * a name for the record and the installation token. Resolves to whether it worked.
+ * @param {string} name @param {string} secret
+ */
+async function signIn(name, secret) {
+  if (/^[a-z0-9][a-z0-9-]{0,31}$/.test(name)) {
+    const r = await request('POST', '/auth/sign-in', { body: { person: name, password: secret } })
+    if (r.ok) {
+      session.save(r.body.token, r.body.person.name)
+      return true
+    }
+    if (r.status === 429) return false
+  }
+  session.save(secret, name)
+  return (await request('GET', '/console/api/session', { auth: true })).ok
+}
+
 function wireSignIn() {
-  // A sign-in link from the start log: the token travels in the fragment, which is never sent.
+  // Links travel in the fragment, which browsers never send: `#signin=` a person's one-time
+  // sign-in link (issue 14), `#token=` the installation token from the start log.
   const hash = new URLSearchParams(location.hash.slice(1))
   const fromLink = hash.get('token')
-  if (fromLink) {
-    session.save(fromLink, session.name)
-    history.replaceState(null, '', location.pathname + location.search)
-  }
+  const personLink = hash.get('signin')
+  if (fromLink || personLink) history.replaceState(null, '', location.pathname + location.search)
+  if (fromLink) session.save(fromLink, session.name)
   const form = /** @type {HTMLFormElement} */ ($('signin-form'))
   const nameInput = /** @type {HTMLInputElement} */ ($('signin-name'))
   nameInput.value = session.name
   form.addEventListener('submit', (e) => {
     e.preventDefault()
     const data = new FormData(form)
-    session.save(String(data.get('token') ?? ''), String(data.get('name') ?? '').trim())
-    void checkSession().then(() => announce(signedIn ? t('signin.done') : t('signin.bad')))
+    void signIn(String(data.get('name') ?? '').trim(), String(data.get('token') ?? ''))
+      .then(() => checkSession())
+      .then(() => announce(signedIn ? t('signin.done') : t('signin.bad')))
   })
   $('signout').addEventListener('click', () => {
-    session.clear()
-    location.reload() // drops the live connection and every reading on screen
+    void request('POST', '/auth/sign-out', { auth: true }).finally(() => {
+      session.clear()
+      location.reload() // drops the live connection and every reading on screen
+    })
   })
+  return personLink
+    ? request('POST', '/auth/link', { body: { link: personLink } }).then((r) => {
+        if (r.ok) session.save(r.body.token, r.body.person.name)
+        else announce(t('signin.linkBad'))
+      })
+    : Promise.resolve()
 }
 
 async function pollSim() {
@@ -254,7 +286,7 @@ async function pollSim() {
 
 async function boot() {
   applyLanguage()
-  wireSignIn()
+  await wireSignIn()
   $('lang').addEventListener('click', switchLanguage)
   const c = await request('GET', '/console/config')
   if (!c.ok) return setConnection('offline')
