@@ -137,15 +137,16 @@ export function consoleRoutes(deps: ApiDeps) {
       const parsed = TrainerAction.safeParse(body)
       if (!parsed.success) throw new HttpError(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '))
       const state = deps.sim()
-      if (!state) return send(res, 409, { error: 'the simulator is not running' })
       const action = parsed.data
       // A fault goes to one device: its farm must be a training farm the caller trains on. The
       // speed is the whole simulation's: only for someone who may train on every farm it runs.
-      const farms = action.action === 'speed' ? state.farms.map((f) => f.farm) : [await farmOf(action.device)]
-      for (const farm of farms) {
+      if (action.action !== 'speed') {
+        const farm = await farmOf(action.device)
         if (farm === undefined) return send(res, 404, { error: 'no such device' })
         auth.assert(c.principal, 'train', farm)
       }
+      if (!state) return send(res, 409, { error: 'the simulator is not running' })
+      if (action.action === 'speed') for (const f of state.farms) auth.assert(c.principal, 'train', f.farm)
       const result = await deps.control(action)
       if (!result.ok) return send(res, result.status, { error: result.reason })
       send(res, result.ack.ok ? 200 : 422, { ack: result.ack, sim: simSummary(deps.sim(), deps.trainingFarms()) })
