@@ -61,6 +61,38 @@ void copy(char* dst, size_t cap, const char* src) {
   dst[k] = '\0';
 }
 
+// Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil).
+int64_t daysFromCivil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+// +CCLK: "yy/MM/dd,hh:mm:ss±zz" (local time, zz in quarter hours) as UTC epoch ms, within half a
+// second; -1 if it is not that.
+int64_t parseCclk(const char* l, size_t n) {
+  const char* prefix = "+CCLK: \"";
+  const size_t k = strlen(prefix);
+  if (n != k + 21 || memcmp(l, prefix, k) != 0 || l[n - 1] != '"') return -1;
+  const char* p = l + k;
+  const char* shape = "dd/dd/dd,dd:dd:dd";
+  for (size_t i = 0; i < 17; i++) {
+    if (shape[i] == 'd' ? (p[i] < '0' || p[i] > '9') : p[i] != shape[i]) return -1;
+  }
+  if ((p[17] != '+' && p[17] != '-') || p[18] < '0' || p[18] > '9' || p[19] < '0' || p[19] > '9') return -1;
+  const auto two = [p](size_t i) { return static_cast<int64_t>((p[i] - '0') * 10 + (p[i + 1] - '0')); };
+  const int64_t mo = two(3), d = two(6), h = two(9), mi = two(12), sec = two(15);
+  // The modem's clock before any sync reads 80/01/06 (1980), not 2080.
+  if (two(0) >= 70) return -1;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return -1;
+  const int64_t zoneMin = (p[17] == '-' ? -1 : 1) * two(18) * 15;
+  const int64_t local = ((daysFromCivil(2000 + two(0), mo, d) * 24 + h) * 60 + mi) * 60 + sec;
+  return (local - zoneMin * 60) * 1000 + 500;  // the middle of the second it names
+}
+
 }  // namespace
 
 bool AtMqttPort::connect(const char* clientId, const char* username, const char* password, const Will& will) {
@@ -82,6 +114,12 @@ bool AtMqttPort::connect(const char* clientId, const char* username, const char*
   connectPending_ = true;
   // A session still open (the uplink did not say it ended): close it first.
   if (phase_ == Phase::Setup || phase_ == Phase::Ready) abort_ = true;
+  return true;
+}
+
+bool AtMqttPort::requestClock() {
+  if (!quotable(cfg_.apn, 63) || !quotable(cfg_.apnUser, 63) || !quotable(cfg_.apnPassword, 63) || !quotable(cfg_.ntpServer, 200)) return false;
+  clockPending_ = true;
   return true;
 }
 
@@ -142,9 +180,10 @@ void AtMqttPort::poll(int64_t now) {
   if (wait_ != Wait::None) return;
   switch (phase_) {
     case Phase::Idle:
-      if (connectPending_) {
-        connectPending_ = false;
-        phase_ = Phase::Setup;
+      if (clockPending_ || connectPending_) {
+        phase_ = clockPending_ ? Phase::Clock : Phase::Setup;
+        if (clockPending_) clockPending_ = false;
+        else connectPending_ = false;
         atTries_ = 0;
         inLen_ = 0;
         rawLeft_ = 0;
@@ -153,7 +192,8 @@ void AtMqttPort::poll(int64_t now) {
       }
       break;
     case Phase::Setup:
-      if (abort_) startClosing(now);
+    case Phase::Clock:
+      if (abort_ && phase_ == Phase::Setup) startClosing(now);
       else if (step_ == kReg && now >= regRetryAtMs_) begin(kReg, now);
       break;
     case Phase::Ready:
@@ -236,6 +276,15 @@ void AtMqttPort::begin(Step s, int64_t now) {
     case kPub:
       snprintf(cmd_, sizeof cmd_, "AT+CMQTTPUB=0,1,%u,%d", static_cast<unsigned>(cfg_.pubTimeoutS), o.retain ? 1 : 0);
       urc_ = "+CMQTTPUB: 0,";
+      break;
+    case kNtpServer: snprintf(cmd_, sizeof cmd_, "AT+CNTP=\"%s\",0", cfg_.ntpServer); break;
+    case kNtp:
+      snprintf(cmd_, sizeof cmd_, "AT+CNTP");
+      urc_ = "+CNTP: ";
+      break;
+    case kCclk:
+      clockEpochMs_ = -1;
+      snprintf(cmd_, sizeof cmd_, "AT+CCLK?");
       break;
     case kNone: return;
   }
@@ -340,6 +389,10 @@ void AtMqttPort::onLine(const char* l, size_t n, int64_t now) {
     else if (wait_ == Wait::Urc) onResult(-1, now);
     return;
   }
+  if (step_ == kCclk && wait_ == Wait::Ok && startsWith(l, n, "+CCLK:")) {
+    clockEpochMs_ = parseCclk(l, n);
+    return;
+  }
   if (step_ == kReg && wait_ == Wait::Ok && startsWith(l, n, "+CEREG:")) {
     long v[2];
     if (numbers(l + 7, n - 7, v, 2) == 2) registered_ = v[1] == 1 || v[1] == 5;  // home or roaming
@@ -402,7 +455,7 @@ void AtMqttPort::onFinal(bool ok, int64_t now) {
   if (step_ == kReg) {
     wait_ = Wait::None;
     if (registered_) {
-      begin(kStart, now);
+      begin(phase_ == Phase::Clock ? kNtpServer : kStart, now);
     } else if (now - regStartedMs_ > cfg_.registerTimeoutMs) {
       counters_.timeouts++;
       fail(now);
@@ -439,7 +492,12 @@ void AtMqttPort::stepDone(int64_t now) {
       if (abort_) startClosing(now);
       else nextSetup(s, now);
       break;
+    case Phase::Clock: nextClock(s, now); break;
     case Phase::Ready:
+      if (abort_) {
+        startClosing(now);  // a publish cut in the middle: the REL clears what the modem holds
+        return;
+      }
       if (s == kSub) {
         subPending_ = false;
       } else if (s == kPubTopic) {
@@ -497,6 +555,33 @@ void AtMqttPort::nextSetup(Step done, int64_t now) {
       phase_ = Phase::Ready;
       if (events_ != nullptr) events_->connected(now);  // the uplink queues its birth, subscribes
       if (wait_ == Wait::None && phase_ == Phase::Ready) nextReady(now);
+      break;
+    default: fail(now); break;
+  }
+}
+
+void AtMqttPort::nextClock(Step done, int64_t now) {
+  switch (done) {
+    case kAt: begin(kEcho, now); break;
+    case kEcho: begin(kPdp, now); break;
+    case kPdp:
+    case kAuth:
+      if (done == kPdp && cfg_.apnUser[0] != '\0') {
+        begin(kAuth, now);
+        break;
+      }
+      regStartedMs_ = now;
+      begin(kReg, now);
+      break;
+    case kNtpServer: begin(kNtp, now); break;
+    case kNtp: begin(kCclk, now); break;  // an NTP failure still leaves the network's own time (NITZ)
+    case kCclk:
+      phase_ = Phase::Idle;
+      if (clockEpochMs_ < 0) {
+        counters_.errors++;
+        break;
+      }
+      if (events_ != nullptr) events_->clock(clockEpochMs_, now);
       break;
     default: fail(now); break;
   }

@@ -63,6 +63,8 @@ class MqttEvents {
   virtual void connectionLost(int64_t monoMs) = 0;
   virtual void puback(int mid, int64_t monoMs) = 0;
   virtual void message(const char* topic, const char* payload, size_t len, int64_t monoMs) = 0;
+  // The modem's clock after requestClock(): UTC, within half a second, as read at monoMs.
+  virtual void clock(int64_t epochMs, int64_t monoMs) { (void)epochMs; (void)monoMs; }
 
  protected:
   ~MqttEvents() = default;
@@ -74,6 +76,7 @@ struct ModemConfig {
   const char* apnPassword = "";
   const char* host = "";
   uint16_t port = 1883;
+  const char* ntpServer = "pool.ntp.org";
   // TLS with the broker checked against the CA the modem holds as "ca.pem" (AT+CCERTDOWN at
   // provisioning); the modem's stack has no bundle of public CAs.
   bool tls = false;
@@ -113,6 +116,13 @@ class AtMqttPort : public MqttPort {
   bool subscribe(const char* filter) override;
   void disconnect(bool graceful) override;
 
+  // The wall clock from the network, for a device with no Wi-Fi and so no SNTP of its own (the
+  // core opens no session before the clock is set): AT+CNTP="<ntpServer>",0 and AT+CNTP (the
+  // modem's NTP client over its data session), then AT+CCLK?. Runs when no session is being
+  // set up; its answer comes as MqttEvents::clock. A modem that never synced answers 1980,
+  // which the core refuses, so the caller asks again later.
+  // False: the APN settings or the NTP server cannot be said in a command.
+  bool requestClock();
   // Reads what the modem sent and takes the next step. Call it often (every 10 ms).
   void poll(int64_t monoMs);
   // After disconnect(): true once the modem has closed the session (or gave up).
@@ -122,7 +132,7 @@ class AtMqttPort : public MqttPort {
   const ModemCounters& counters() const { return counters_; }
 
  private:
-  enum class Phase : uint8_t { Idle, Setup, Ready, Closing };
+  enum class Phase : uint8_t { Idle, Clock, Setup, Ready, Closing };
   // One AT exchange: a command, maybe data after the '>' prompt, then OK, then maybe a result URC.
   enum class Wait : uint8_t { None, Prompt, Ok, Urc };
   enum Step : uint8_t {
@@ -130,6 +140,7 @@ class AtMqttPort : public MqttPort {
     kWillTopic, kWillMsg, kConnect,                        // setup
     kSubTopic, kSub, kPubTopic, kPubPayload, kPub,         // ready
     kCloseDisc, kCloseRel,                                 // closing
+    kNtpServer, kNtp, kCclk,                               // clock (after kAt..kReg)
     kNone,
   };
   struct Outgoing {
@@ -156,7 +167,8 @@ class AtMqttPort : public MqttPort {
   void lose(int64_t now);
   void startClosing(int64_t now);
   void flushOut();
-  bool tolerant(Step s) const { return s == kStart || s == kDisc || s == kRel || s == kCloseDisc || s == kCloseRel; }
+  void nextClock(Step done, int64_t now);
+  bool tolerant(Step s) const { return s == kStart || s == kDisc || s == kRel || s == kCloseDisc || s == kCloseRel || s == kNtp; }
 
   SerialLine& line_;
   ModemConfig cfg_;
@@ -175,6 +187,8 @@ class AtMqttPort : public MqttPort {
   bool registered_ = false;
   uint8_t atTries_ = 0;
   bool connectPending_ = false;
+  bool clockPending_ = false;
+  int64_t clockEpochMs_ = -1;  // from the +CCLK line
   bool closing_ = false;       // graceful: the queue drains first
   bool abort_ = false;         // close after the exchange in flight, dropping the queue
   // Data to send after the prompt, and what of the command or data is not written yet.

@@ -229,6 +229,24 @@ void FakeSim7600::command(const std::string& cmd) {
       urc("+CEREG: 0,1");
       return ok();
     }
+    if (name == "CCLK?") {
+      char b[96] = "80/01/06,00:00:00+00";
+      if (ntpDone_ && trueClock_) {
+        const time_t local = static_cast<time_t>(trueClock_() / 1000 + ntpZone_ * 15 * 60);
+        struct tm tmv;
+        gmtime_r(&local, &tmv);
+        snprintf(b, sizeof b, "%02d/%02d/%02d,%02d:%02d:%02d%c%02ld", tmv.tm_year % 100, tmv.tm_mon + 1, tmv.tm_mday, tmv.tm_hour, tmv.tm_min, tmv.tm_sec,
+                 ntpZone_ < 0 ? '-' : '+', ntpZone_ < 0 ? -ntpZone_ : ntpZone_);
+      }
+      urc(std::string("+CCLK: \"") + b + "\"");
+      return ok();
+    }
+    if (name == "CNTP") {
+      if (!ntpSet_) return refuse(name, 1, false);
+      ok();
+      ntpDone_ = true;
+      return urc("+CNTP: 0");
+    }
     return mqttCommand(name, "", false);
   }
   mqttCommand(cmd.substr(3, eq - 3), cmd.substr(eq + 1), true);
@@ -246,6 +264,14 @@ void FakeSim7600::mqttCommand(const std::string& name, const std::string& rest, 
   }
   if (name == "CGAUTH") {
     if (!shape(a, "ii", "ss") || a[0].n != 1 || a[1].n > 2) return violation(full, "CGAUTH=1,<0-2>[,\"<pass>\"[,\"<user>\"]]");
+    return ok();
+  }
+  if (name == "CNTP") {
+    // Zone in quarter hours, -96..96; a negative one comes as "-n", which parseArgs refuses:
+    // the driver sends 0.
+    if (!shape(a, "s", "i") || a[0].s.empty() || (a.size() > 1 && a[1].n > 96)) return violation(full, "CNTP=\"<server>\"[,<zone>]");
+    ntpSet_ = true;
+    ntpZone_ = a.size() > 1 ? a[1].n : 0;
     return ok();
   }
   if (name == "CSSLCFG") {

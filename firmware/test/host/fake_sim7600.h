@@ -8,6 +8,9 @@
 // the Will is never retained, a received message comes as +CMQTTRX* URCs with its payload in
 // packets of at most 64 bytes, and the bytes reach the device in pieces of random size.
 //
+// The clock: AT+CNTP="<server>",<zone> then AT+CNTP (+CNTP: 0), then AT+CCLK? answers the true
+// time in that zone; before an NTP sync it answers 80/01/06, as a modem fresh from power-up.
+//
 // A link outage on demand: while the outage file exists the session is dropped without a
 // DISCONNECT (+CMQTTCONNLOST: 0,3; the broker publishes the Will) and connects fail with
 // +CMQTTCONNECT: 0,3.
@@ -42,6 +45,8 @@ class FakeSim7600 {
   FakeSim7600(LoopLine& line, std::function<void(const std::string&)> log) : line_(line), log_(std::move(log)) {}
   ~FakeSim7600();
   void setOutageFile(const std::string& path) { outageFile_ = path; }
+  // The network's true time (UTC ms), what AT+CNTP sets the modem's clock to.
+  void setTrueClock(std::function<int64_t()> epochMs) { trueClock_ = std::move(epochMs); }
   // Reads what the device wrote, runs the MQTT client up to timeoutMs, answers.
   void loop(int timeoutMs);
   // Malformed commands, wrong lengths, unknown commands (never sent by a correct driver).
@@ -82,6 +87,9 @@ class FakeSim7600 {
   LoopLine& line_;
   std::function<void(const std::string&)> log_;
   std::string outageFile_;
+  std::function<int64_t()> trueClock_;
+  bool ntpSet_ = false, ntpDone_ = false;
+  long ntpZone_ = 0;  // quarter hours
   bool outage_ = false;
   double outageCheckedMs_ = 0;
   uint32_t violations_ = 0, stateErrors_ = 0;

@@ -211,6 +211,11 @@ struct DeviceEvents : sy::MqttEvents {
   void connectionLost(int64_t t) override { dev->onConnectionLost(t); }
   void puback(int mid, int64_t t) override { dev->onPuback(mid, t); }
   void message(const char* topic, const char* payload, size_t len, int64_t t) override { dev->onMessage(topic, payload, len, t); }
+  // The modem's network clock stands in for SNTP on the 4G path.
+  void clock(int64_t epochMs, int64_t t) override {
+    dev->onTimeSynced(epochMs, t);
+    printf("{\"ev\":\"synced\",\"epoch\":%" PRId64 ",\"mono\":%" PRId64 ",\"via\":\"modem\"}\n", epochMs, t);
+  }
 };
 
 }  // namespace
@@ -266,6 +271,7 @@ int main(int argc, char** argv) {
   LoopLine serial;
   FakeSim7600 sim(serial, [](const std::string& line) { printf("%s\n", line.c_str()); });
   sim.setOutageFile(o.modemOutageFile);
+  sim.setTrueClock([&clock]() { return clock.trueEpochMs(); });
   sy::AtMqttPort at(serial, mcfg);
   DeviceEvents events;
   LineLog log(clock);
@@ -282,6 +288,7 @@ int main(int argc, char** argv) {
   printf("{\"ev\":\"boot\",\"boot\":%u,\"pending\":%u,\"torn\":%u,\"pid\":%d}\n", dev.boot(), dev.ring().unacked(), dev.ring().tornAtMount(),
          static_cast<int>(getpid()));
   double lastFaultsRead = 0;
+  double nextClockAsk = 0;
   while (!stopSignal) {
     if (modem) {
       sim.loop(2);
@@ -290,7 +297,14 @@ int main(int argc, char** argv) {
       mqtt.loop(2);
     }
     const int64_t t = clock.monoMs();
-    if (!dev.synced() && t >= o.syncAfterMs) {
+    if (modem) {
+      // On the 4G path the time comes from the modem (AT+CNTP, AT+CCLK?), asked again every
+      // 2 real seconds until the core takes it.
+      if (!dev.synced() && t >= o.syncAfterMs && HostClock::realMonoMs() >= nextClockAsk) {
+        at.requestClock();
+        nextClockAsk = HostClock::realMonoMs() + 2000;
+      }
+    } else if (!dev.synced() && t >= o.syncAfterMs) {
       const int64_t epoch = clock.trueEpochMs();
       dev.onTimeSynced(epoch, clock.monoMs());
       printf("{\"ev\":\"synced\",\"epoch\":%" PRId64 ",\"mono\":%" PRId64 "}\n", epoch, t);

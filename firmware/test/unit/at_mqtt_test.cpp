@@ -33,6 +33,8 @@ struct ScriptLine : SerialLine {
 
 struct Events : MqttEvents {
   int connects = 0, losses = 0;
+  std::vector<int64_t> clocks;
+  void clock(int64_t epochMs, int64_t) override { clocks.push_back(epochMs); }
   std::vector<int> acks;
   std::vector<std::pair<std::string, std::string>> messages;
   void connected(int64_t) override { connects++; }
@@ -119,6 +121,7 @@ struct Rig {
       else if (w.rfind("AT+CEREG?", 0) == 0) w = step("\r\n+CEREG: 0,1\r\n\r\nOK\r\n");
       else if (w.rfind("AT+CMQTTSTART", 0) == 0) w = step("\r\nOK\r\n\r\n+CMQTTSTART: 0\r\n");
       else if (w.rfind("AT+CMQTTDISC", 0) == 0) w = step("\r\nOK\r\n\r\n+CMQTTDISC: 0,0\r\n");
+      else if (w == "AT+CNTP\r") w = step("\r\nOK\r\n\r\n+CNTP: 0\r\n");
       else w = step("\r\nOK\r\n");
     }
     return false;
@@ -367,4 +370,66 @@ TEST(at_refuses_what_it_cannot_say_and_a_full_queue) {
   std::string big(AtMqttPort::kPayloadMax + 1, 'x');
   CHECK_EQ(r.port->queued(), AtMqttPort::kQueue);
   CHECK_EQ(r.port->publish("a/b", big.data(), big.size(), false), 0);
+}
+
+TEST(at_the_clock_comes_from_the_modems_ntp_client_in_utc) {
+  Rig r;
+  CHECK(r.port->requestClock());
+  r.poll();
+  CHECK_EQ(r.take(), std::string("AT\r"));
+  r.step("\r\nOK\r\n");
+  r.step("\r\nOK\r\n");
+  CHECK_EQ(r.step("\r\nOK\r\n"), std::string("AT+CEREG?\r"));
+  CHECK_EQ(r.step("\r\n+CEREG: 0,1\r\n\r\nOK\r\n"), std::string("AT+CNTP=\"pool.ntp.org\",0\r"));
+  CHECK_EQ(r.step("\r\nOK\r\n"), std::string("AT+CNTP\r"));
+  CHECK_EQ(r.step("\r\nOK\r\n"), std::string(""));
+  CHECK_EQ(r.step("\r\n+CNTP: 0\r\n"), std::string("AT+CCLK?\r"));
+  // 07:30 at UTC+7 (28 quarter hours) is 00:30 UTC; 2026-12-04 is day 20791.
+  r.step("\r\n+CCLK: \"26/12/04,07:30:15+28\"\r\n\r\nOK\r\n");
+  CHECK(r.ev.clocks == std::vector<int64_t>{(20791LL * 86400 + 30 * 60 + 15) * 1000 + 500});
+  CHECK(r.port->idle());
+  CHECK_EQ(r.ev.losses, 0);
+  // A modem that never synced says 1980: no clock. A malformed answer: no clock either.
+  for (const char* cclk : {"+CCLK: \"80/01/06,00:00:12+00\"", "+CCLK: \"26/13/04,07:30:15+28\"", "+CCLK: \"26/12/04 07:30:15+28\""}) {
+    Rig q;
+    q.port->requestClock();
+    q.poll();
+    CHECK(q.runUntil("AT+CCLK?"));
+    q.step(std::string("\r\n") + cclk + "\r\n\r\nOK\r\n");
+    CHECK(q.ev.clocks.empty());
+    CHECK(q.port->idle());
+  }
+  // A connect asked for meanwhile starts once the clock is read.
+  Rig c;
+  c.port->requestClock();
+  c.poll();
+  c.startConnect();
+  CHECK(c.runUntil("AT+CCLK?"));
+  CHECK_EQ(c.step("\r\n+CCLK: \"26/12/04,00:30:15+00\"\r\n\r\nOK\r\n"), std::string("AT\r"));
+  CHECK_EQ(c.ev.clocks.size(), 1u);
+}
+
+TEST(at_a_payload_in_several_packets_is_put_together) {
+  Rig r;
+  r.connect();
+  r.line.chunk = 5;
+  r.step("\r\n+CMQTTRXSTART: 0,3,10\r\n+CMQTTRXTOPIC: 0,3\r\na/b\r\n+CMQTTRXPAYLOAD: 0,4\r\n0123\r\n+CMQTTRXPAYLOAD: 0,6\r\n45\r\n89\r\n+CMQTTRXEND: 0\r\n");
+  CHECK_EQ(r.ev.messages.size(), 1u);
+  if (!r.ev.messages.empty()) CHECK_EQ(r.ev.messages[0].second, std::string("012345\r\n89"));
+}
+
+TEST(at_a_drop_asked_for_in_the_middle_of_a_publish_closes_after_that_exchange) {
+  Rig r;
+  r.connect();
+  r.port->publish("a/b", "xyz", 3, false);
+  r.poll();
+  CHECK_EQ(r.take(), std::string("AT+CMQTTTOPIC=0,3\r"));
+  r.port->disconnect(false);
+  CHECK_EQ(r.step("\r\n>"), std::string("a/b"));  // the modem takes its 3 bytes
+  CHECK_EQ(r.step("\r\nOK\r\n"), std::string("AT+CMQTTDISC=0,10\r"));  // no payload, no PUB
+  r.step("\r\nOK\r\n\r\n+CMQTTDISC: 0,0\r\n");
+  r.step("\r\nOK\r\n");
+  CHECK(r.port->idle());
+  CHECK(r.ev.acks.empty());
+  CHECK_EQ(r.ev.losses, 0);
 }
