@@ -6,6 +6,7 @@
  * goes down on demand (a flag file) to prove the reconnect and the delivery of what the ring
  * held meanwhile.
  */
+import { spawnSync } from 'node:child_process'
 import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -50,6 +51,47 @@ interface Seen {
 }
 
 describe('firmware core over the SIM7600 AT path', () => {
+  it('the SIM7600 stand-in is as strict as the manual: malformed, out of order, too long, unknown', () => {
+    const script = [
+      'AT+CMQTTTOPIC=0,5', // before START and ACCQ
+      'AT+CMQTTSTART',
+      'AT+CMQTTACCQ=0,"x"',
+      'AT+CMQTTTOPIC=0,3',
+      'abcdAT', // 3 bytes announced, 4 sent: "dAT" is read as a command
+      'AT+CMQTTPUB=0,1', // <pub_timeout> missing
+      'AT+CMQTTCONNECT=0,"mqtt://h:1",60,1', // the address must be tcp://
+      'AT+CMQTTPUB=0,1,20', // no connection
+      'AT+CMQTTWILLMSG=0,2000,1', // over 1,024
+      'AT+CMQTTACCQ=0,"y"', // already acquired
+      'AT+CMQTTSUB=0,"a/b",1', // a quoted topic is not this command's form
+      'AT+FOO',
+    ]
+      .map((l) => `${l}\r`)
+      .join('')
+    const r = spawnSync(fw.device, ['--modem-script'], { input: script, encoding: 'utf8', timeout: 10_000 })
+    expect(r.status).toBe(0)
+    const log = r.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { what: string; cmd: string; err?: number })
+    expect(log.map((l) => [l.what, l.cmd, l.err])).toEqual([
+      ['refused', 'CMQTTTOPIC', 20],
+      ['violation', 'dAT', undefined],
+      ['violation', 'AT+CMQTTPUB=0,1', undefined],
+      ['violation', 'AT+CMQTTCONNECT=0,"mqtt://h:1",60,1', undefined],
+      ['refused', 'CMQTTPUB', 11],
+      ['refused', 'CMQTTWILLMSG', 22],
+      ['refused', 'CMQTTACCQ', 19],
+      ['violation', 'AT+CMQTTSUB=0,"a/b",1', undefined],
+      ['violation', 'AT+FOO', undefined],
+    ])
+    // The answers as the manual writes them, the echo on (no ATE0 was sent).
+    expect(r.stdout).toContain('AT+CMQTTTOPIC=0,5\r\r\n+CMQTTTOPIC: 0,20\r\n\r\nERROR\r\n')
+    expect(r.stdout).toContain('\r\nOK\r\n\r\n+CMQTTSTART: 0\r\n')
+    expect(r.stdout).toContain('AT+CMQTTTOPIC=0,3\r\r\n>\r\nOK\r\n')
+    expect(r.stdout.match(/ERROR/g)?.length).toBe(9)
+  })
+
   it('joins, its readings are stored, a command is answered, and after a lost link it delivers what it held', async () => {
     const id = 'fw-soil-4g'
     const creds = await addDevice(s.dataDir, 'fw-farm', 'soil', id)

@@ -41,7 +41,7 @@ struct Options {
   uint32_t intervalS = 0, idleS = 0, replayPerS = 20, flashKb = 1024;
   double speed = 1, sun = -1;
   int64_t syncAfterMs = 0, epochAtOrigin = 0, originReal = 0;
-  bool samples = false, timeProbe = false, checkProvisioning = false;
+  bool samples = false, timeProbe = false, checkProvisioning = false, modemScript = false;
 };
 
 const char* usage =
@@ -50,7 +50,7 @@ const char* usage =
     "  [--epoch-at-origin MS --origin-real-ms MS] [--sun W/M2] [--faults-file FILE] [--replay-per-s N]\n"
     "  [--flash-kb KB] [--fw VERSION] [--time-probe] [--link mosquitto|sim7600] [--modem-outage-file FILE]\n"
     "  suanyang-host-device --provision FILE --data FILE [options above but --farm/--kind/--id/--password/--url]\n"
-    "  suanyang-host-device --print-samples | --check-provisioning\n";
+    "  suanyang-host-device --print-samples | --check-provisioning | --modem-script\n";
 
 bool parse(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; i++) {
@@ -62,6 +62,7 @@ bool parse(int argc, char** argv, Options& o) {
     if (a == "--print-samples") { o.samples = true; continue; }
     if (a == "--time-probe") { o.timeProbe = true; continue; }
     if (a == "--check-provisioning") { o.checkProvisioning = true; continue; }
+    if (a == "--modem-script") { o.modemScript = true; continue; }
     if (i + 1 >= argc) return false;
     std::string v = argv[++i];
     if (a == "--url") o.url = v;
@@ -182,6 +183,23 @@ int checkProvisioning() {
   return 0;
 }
 
+// --modem-script: AT text on stdin to the SIM7600 stand-in, in one go; its answers on stdout,
+// its log lines (violations, refusals) on stderr. For testing the stand-in's own strictness.
+int modemScript() {
+  LoopLine line;
+  FakeSim7600 sim(line, [](const std::string& l) { fprintf(stderr, "%s\n", l.c_str()); });
+  int c;
+  while ((c = getchar()) != EOF) line.toModem += static_cast<char>(c);
+  for (int i = 0; i < 20; i++) {
+    sim.loop(1);
+    char buf[256];
+    size_t n;
+    while ((n = line.read(buf, sizeof buf)) > 0) fwrite(buf, 1, n, stdout);
+  }
+  fflush(stdout);
+  return 0;
+}
+
 // --provision FILE: the document fills the options a device would otherwise be built with.
 bool applyProvisioning(Options& o) {
   FILE* f = fopen(o.provision.c_str(), "rb");
@@ -226,6 +244,7 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, o)) { fputs(usage, stderr); return 2; }
   if (o.samples) return printSamples();
   if (o.checkProvisioning) return checkProvisioning();
+  if (o.modemScript) return modemScript();
   if (!o.provision.empty() && !applyProvisioning(o)) return 3;
   sy::DeviceConfig cfg;
   std::string host;
