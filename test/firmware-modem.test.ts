@@ -126,9 +126,10 @@ describe('firmware core over the SIM7600 AT path', () => {
     devices.push(d)
     await waitFor(() => linkLines(d, 'connected').length === 1, { timeoutMs: 15_000, message: 'connected through the modem' })
     await waitFor(() => seen.filter((m) => m.topic.endsWith('/telemetry')).length >= 3, { timeoutMs: 15_000, message: 'three readings at the subscriber' })
-    // The clock came from the modem (AT+CNTP, AT+CCLK?: to the second), no SNTP of its own.
+    // The clock came from the modem (AT+CNTP, AT+CCLK?: to the second), no SNTP of its own. At
+    // 60x a real millisecond of the exchange is 60 device-ms: 2 s allows 25 ms of it.
     expect(d.lines.find((l) => l.ev === 'synced')).toMatchObject({ via: 'modem' })
-    for (const line of d.stored()) expect(Math.abs(line.ts - line.true_ms), `ts of seq ${line.seq}`).toBeLessThanOrEqual(1_000)
+    for (const line of d.stored()) expect(Math.abs(line.ts - line.true_ms), `ts of seq ${line.seq}`).toBeLessThanOrEqual(2_000)
     const birth = seen.find((m) => m.topic === `${base}/status`)
     expect(JSON.parse(birth?.payload ?? '{}')).toMatchObject({ online: true, boot: 1 })
 
