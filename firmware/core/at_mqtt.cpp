@@ -148,7 +148,7 @@ bool AtMqttPort::subscribe(const char* filter) {
 
 void AtMqttPort::disconnect(bool graceful) {
   connectPending_ = false;
-  if (phase_ == Phase::Idle || phase_ == Phase::Closing) return;
+  if (phase_ == Phase::Idle || phase_ == Phase::Closing || phase_ == Phase::Clock) return;  // no session
   if (phase_ == Phase::Ready && graceful) {
     closing_ = true;  // what is queued (the retained {online:false}) goes first
     return;

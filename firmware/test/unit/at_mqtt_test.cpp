@@ -407,6 +407,21 @@ TEST(at_the_clock_comes_from_the_modems_ntp_client_in_utc) {
   CHECK(c.runUntil("AT+CCLK?"));
   CHECK_EQ(c.step("\r\n+CCLK: \"26/12/04,00:30:15+00\"\r\n\r\nOK\r\n"), std::string("AT\r"));
   CHECK_EQ(c.ev.clocks.size(), 1u);
+  // A connect given up while the clock is read (the uplink's timeout): nothing to close, and the
+  // next connect runs its setup through.
+  Rig g;
+  g.port->requestClock();
+  g.poll();
+  g.startConnect();
+  g.port->disconnect(false);
+  CHECK(g.runUntil("AT+CCLK?"));
+  g.step("\r\n+CCLK: \"26/12/04,00:30:15+00\"\r\n\r\nOK\r\n");
+  CHECK(g.port->idle());
+  g.startConnect();
+  g.poll();
+  CHECK(g.runUntil("AT+CMQTTCONNECT"));
+  g.step("\r\nOK\r\n\r\n+CMQTTCONNECT: 0,0\r\n");
+  CHECK_EQ(g.ev.connects, 1);
 }
 
 TEST(at_a_payload_in_several_packets_is_put_together) {
