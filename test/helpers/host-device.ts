@@ -30,6 +30,10 @@ export interface HostDeviceOptions {
   timeProbe?: boolean
   /** A provisioning document file (suanyang device add --firmware json): url, farm, kind, id and password come from it. */
   provision?: string
+  /** sim7600: MQTT through the core's AT driver and the SIM7600 stand-in (firmware/test/host/fake_sim7600.h). */
+  link?: 'mosquitto' | 'sim7600'
+  /** With link sim7600: while this file exists the fake modem's link is down. */
+  modemOutageFile?: string
 }
 
 /** One line the device printed (see firmware/test/host/main.cpp). */
@@ -69,6 +73,8 @@ export function startHostDevice(build: FirmwareBuild, o: HostDeviceOptions, labe
   opt('--idle-interval', o.idleIntervalS)
   opt('--sun', o.sunWm2)
   opt('--faults-file', o.faultsFile)
+  opt('--link', o.link)
+  opt('--modem-outage-file', o.modemOutageFile)
   if (o.timeProbe) args.push('--time-probe')
   const lines: HostLine[] = []
   const daemon = spawnDaemon(build.device, args, {

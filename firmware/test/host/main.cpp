@@ -5,6 +5,9 @@
 //                        --data /tmp/d.flash [--speed 60] [--sync-after-ms 3000] ...
 //   suanyang-host-device --provision FILE --data /tmp/d.flash ...   farm, kind, id, password and
 //                        broker from a provisioning document (suanyang device add --firmware json)
+//   suanyang-host-device ... --link sim7600 [--modem-outage-file FILE]   the MQTT session through
+//                        the core's AT driver (core/at_mqtt.h) and a SIM7600 stand-in
+//                        (fake_sim7600.h) instead of libmosquitto directly
 //   suanyang-host-device --print-samples     every kind of payload the core writes, and exits
 //   suanyang-host-device --check-provisioning   base64 documents on stdin, one verdict per line
 #include <signal.h>
@@ -16,7 +19,9 @@
 #include <cstring>
 #include <string>
 
+#include "at_mqtt.h"
 #include "fake_plant.h"
+#include "fake_sim7600.h"
 #include "host_clock.h"
 #include "json.h"
 #include "mosquitto_port.h"
@@ -32,19 +37,20 @@ void onSignal(int) { stopSignal = 1; }
 struct Options {
   std::string url = "mqtt://127.0.0.1:1883";
   std::string farm, kind = "pump", id, password, data, faultsFile, fw = "sy-host-1.0.0", provision;
+  std::string link = "mosquitto", modemOutageFile;
   uint32_t intervalS = 0, idleS = 0, replayPerS = 20, flashKb = 1024;
   double speed = 1, sun = -1;
   int64_t syncAfterMs = 0, epochAtOrigin = 0, originReal = 0;
-  bool samples = false, timeProbe = false, checkProvisioning = false;
+  bool samples = false, timeProbe = false, checkProvisioning = false, modemScript = false;
 };
 
 const char* usage =
     "usage: suanyang-host-device --farm F --kind pump|soil|waterbank --id D --password P --data FILE\n"
     "  [--url mqtt://host:port] [--interval S] [--idle-interval S] [--speed X] [--sync-after-ms MS]\n"
     "  [--epoch-at-origin MS --origin-real-ms MS] [--sun W/M2] [--faults-file FILE] [--replay-per-s N]\n"
-    "  [--flash-kb KB] [--fw VERSION] [--time-probe]\n"
+    "  [--flash-kb KB] [--fw VERSION] [--time-probe] [--link mosquitto|sim7600] [--modem-outage-file FILE]\n"
     "  suanyang-host-device --provision FILE --data FILE [options above but --farm/--kind/--id/--password/--url]\n"
-    "  suanyang-host-device --print-samples | --check-provisioning\n";
+    "  suanyang-host-device --print-samples | --check-provisioning | --modem-script\n";
 
 bool parse(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; i++) {
@@ -56,6 +62,7 @@ bool parse(int argc, char** argv, Options& o) {
     if (a == "--print-samples") { o.samples = true; continue; }
     if (a == "--time-probe") { o.timeProbe = true; continue; }
     if (a == "--check-provisioning") { o.checkProvisioning = true; continue; }
+    if (a == "--modem-script") { o.modemScript = true; continue; }
     if (i + 1 >= argc) return false;
     std::string v = argv[++i];
     if (a == "--url") o.url = v;
@@ -67,6 +74,8 @@ bool parse(int argc, char** argv, Options& o) {
     else if (a == "--provision") o.provision = v;
     else if (a == "--faults-file") o.faultsFile = v;
     else if (a == "--fw") o.fw = v;
+    else if (a == "--link") o.link = v;
+    else if (a == "--modem-outage-file") o.modemOutageFile = v;
     else if (a == "--interval") o.intervalS = static_cast<uint32_t>(std::stoul(v));
     else if (a == "--idle-interval") o.idleS = static_cast<uint32_t>(std::stoul(v));
     else if (a == "--replay-per-s") o.replayPerS = static_cast<uint32_t>(std::stoul(v));
@@ -174,6 +183,23 @@ int checkProvisioning() {
   return 0;
 }
 
+// --modem-script: AT text on stdin to the SIM7600 stand-in, in one go; its answers on stdout,
+// its log lines (violations, refusals) on stderr. For testing the stand-in's own strictness.
+int modemScript() {
+  LoopLine line;
+  FakeSim7600 sim(line, [](const std::string& l) { fprintf(stderr, "%s\n", l.c_str()); });
+  int c;
+  while ((c = getchar()) != EOF) line.toModem += static_cast<char>(c);
+  for (int i = 0; i < 20; i++) {
+    sim.loop(1);
+    char buf[256];
+    size_t n;
+    while ((n = line.read(buf, sizeof buf)) > 0) fwrite(buf, 1, n, stdout);
+  }
+  fflush(stdout);
+  return 0;
+}
+
 // --provision FILE: the document fills the options a device would otherwise be built with.
 bool applyProvisioning(Options& o) {
   FILE* f = fopen(o.provision.c_str(), "rb");
@@ -196,6 +222,20 @@ bool applyProvisioning(Options& o) {
   return true;
 }
 
+// The AT port's outcomes, to the device (as MosquittoPort's callbacks do).
+struct DeviceEvents : sy::MqttEvents {
+  sy::Device* dev = nullptr;
+  void connected(int64_t t) override { dev->onConnected(t); }
+  void connectionLost(int64_t t) override { dev->onConnectionLost(t); }
+  void puback(int mid, int64_t t) override { dev->onPuback(mid, t); }
+  void message(const char* topic, const char* payload, size_t len, int64_t t) override { dev->onMessage(topic, payload, len, t); }
+  // The modem's network clock stands in for SNTP on the 4G path.
+  void clock(int64_t epochMs, int64_t t) override {
+    dev->onTimeSynced(epochMs, t);
+    printf("{\"ev\":\"synced\",\"epoch\":%" PRId64 ",\"mono\":%" PRId64 ",\"via\":\"modem\"}\n", epochMs, t);
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -204,12 +244,13 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, o)) { fputs(usage, stderr); return 2; }
   if (o.samples) return printSamples();
   if (o.checkProvisioning) return checkProvisioning();
+  if (o.modemScript) return modemScript();
   if (!o.provision.empty() && !applyProvisioning(o)) return 3;
   sy::DeviceConfig cfg;
   std::string host;
   int port = 0;
   if (!sy::parseKind(o.kind.c_str(), cfg.kind) || !sy::isId(o.farm.c_str()) || !sy::isId(o.id.c_str()) || o.data.empty() ||
-      !parseUrl(o.url, host, port) || o.speed <= 0) {
+      !parseUrl(o.url, host, port) || o.speed <= 0 || (o.link != "mosquitto" && o.link != "sim7600")) {
     fputs(usage, stderr);
     return 2;
   }
@@ -237,10 +278,28 @@ int main(int argc, char** argv) {
   plant.setTimeProbe(o.timeProbe);
   plant.reloadFaults();
   MosquittoPort mqtt(host, port);
+  // The 4G path: the modem's deadlines are real seconds, so they scale with the speed.
+  const bool modem = o.link == "sim7600";
+  sy::ModemConfig mcfg;
+  mcfg.host = host.c_str();
+  mcfg.port = static_cast<uint16_t>(port);
+  mcfg.cmdTimeoutMs = static_cast<int64_t>(9000 * o.speed);
+  mcfg.connectTimeoutMs = static_cast<int64_t>(30000 * o.speed);
+  mcfg.registerTimeoutMs = static_cast<int64_t>(120000 * o.speed);
+  mcfg.registerRetryMs = static_cast<int64_t>(1000 * o.speed);
+  LoopLine serial;
+  FakeSim7600 sim(serial, [](const std::string& line) { printf("%s\n", line.c_str()); });
+  sim.setOutageFile(o.modemOutageFile);
+  sim.setTrueClock([&clock]() { return clock.trueEpochMs(); });
+  sy::AtMqttPort at(serial, mcfg);
+  DeviceEvents events;
   LineLog log(clock);
-  sy::Device dev(cfg, flash, nvs, mqtt, plant, cfg.kind == sy::Kind::Pump ? &plant : nullptr, &log);
+  sy::MqttPort& link = modem ? static_cast<sy::MqttPort&>(at) : static_cast<sy::MqttPort&>(mqtt);
+  sy::Device dev(cfg, flash, nvs, link, plant, cfg.kind == sy::Kind::Pump ? &plant : nullptr, &log);
   log.dev = &dev;
   mqtt.attach(&dev, &clock);
+  events.dev = &dev;
+  at.attach(&events);
   signal(SIGTERM, onSignal);
   signal(SIGINT, onSignal);
   mosquitto_lib_init();
@@ -248,10 +307,23 @@ int main(int argc, char** argv) {
   printf("{\"ev\":\"boot\",\"boot\":%u,\"pending\":%u,\"torn\":%u,\"pid\":%d}\n", dev.boot(), dev.ring().unacked(), dev.ring().tornAtMount(),
          static_cast<int>(getpid()));
   double lastFaultsRead = 0;
+  double nextClockAsk = 0;
   while (!stopSignal) {
-    mqtt.loop(2);
+    if (modem) {
+      sim.loop(2);
+      at.poll(clock.monoMs());
+    } else {
+      mqtt.loop(2);
+    }
     const int64_t t = clock.monoMs();
-    if (!dev.synced() && t >= o.syncAfterMs) {
+    if (modem) {
+      // On the 4G path the time comes from the modem (AT+CNTP, AT+CCLK?), asked again every
+      // 2 real seconds until the core takes it.
+      if (!dev.synced() && t >= o.syncAfterMs && HostClock::realMonoMs() >= nextClockAsk) {
+        at.requestClock();
+        nextClockAsk = HostClock::realMonoMs() + 2000;
+      }
+    } else if (!dev.synced() && t >= o.syncAfterMs) {
       const int64_t epoch = clock.trueEpochMs();
       dev.onTimeSynced(epoch, clock.monoMs());
       printf("{\"ev\":\"synced\",\"epoch\":%" PRId64 ",\"mono\":%" PRId64 "}\n", epoch, t);
@@ -264,7 +336,7 @@ int main(int argc, char** argv) {
     if (dev.wantsReboot(t)) {
       // As esp_restart(): no DISCONNECT (the broker sends the Will), the ring stays in flash.
       printf("{\"ev\":\"reboot\",\"boot\":%u}\n", dev.boot());
-      mqtt.disconnect(false);
+      link.disconnect(false);
       fflush(stdout);
       execv("/proc/self/exe", argv);
       perror("execv");
@@ -272,6 +344,17 @@ int main(int argc, char** argv) {
     }
   }
   dev.shutdown(clock.monoMs());
+  if (modem) {
+    // The retained {online:false}, then AT+CMQTTDISC and AT+CMQTTREL, for up to 3 real seconds.
+    const double until = HostClock::realMonoMs() + 3000;
+    while (!at.idle() && HostClock::realMonoMs() < until) {
+      sim.loop(2);
+      at.poll(clock.monoMs());
+    }
+    const sy::ModemCounters& c = at.counters();
+    printf("{\"ev\":\"modem\",\"what\":\"summary\",\"violations\":%u,\"refused\":%u,\"commands\":%u,\"errors\":%u,\"timeouts\":%u,\"lost\":%u,\"rx_dropped\":%u,\"idle\":%s}\n",
+           sim.violations(), sim.stateErrors(), c.commands, c.errors, c.timeouts, c.lost, c.rxDropped, at.idle() ? "true" : "false");
+  }
   printf("{\"ev\":\"exit\",\"pending\":%u,\"readings\":%u}\n", dev.ring().unacked(), dev.counters().readings);
   mosquitto_lib_cleanup();
   return 0;
