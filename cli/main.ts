@@ -27,6 +27,9 @@ Commands:
                                          (run again: brings in only what changed since)
   farm add|edit|list|remove              the registry's farms (suanyang farm --help)
   person add|edit|list|remove            the registry's people and their roles (suanyang person --help)
+  person password|sign-in-link|sign-out  a person's own sign-in
+  cooperative add|edit|list|remove       cooperatives (their farms: farm edit --cooperative C)
+  override set|list|remove               an alert rule's settings for a farm or a device
   deadletter count|list|show <id> [--json]
                                          inspect rejected messages kept under DATA_DIR/deadletter
   schema [--out DIR]                     write the device contract as JSON Schema (default ./schema)
@@ -73,6 +76,10 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return (await import('./farm.js')).farmCommand(rest, io)
     case 'person':
       return (await import('./person.js')).personCommand(rest, io)
+    case 'cooperative':
+      return (await import('./cooperative.js')).cooperativeCommand(rest, io)
+    case 'override':
+      return (await import('./override.js')).overrideCommand(rest, io)
     case 'schema':
       return schemaCommand(rest, io)
     case 'alerts':
