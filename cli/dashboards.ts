@@ -4,7 +4,8 @@
  * (dashboards/provisioning/dashboards/registry.yaml). Each file is written atomically and only
  * when its content changed (Grafana re-reads on a checksum change); folders of cooperatives
  * that left, and files of dashboards no longer planned, are removed. With --watch, the tree is
- * rewritten whenever the registry changes (registry/watch.ts), until SIGINT or SIGTERM.
+ * rewritten whenever the registry changes (registry/watch.ts), until SIGINT or SIGTERM;
+ * `suanyang start` does the same next to its services when DASHBOARDS_DIR is set.
  *
  * DIR is the command's own: it must be empty or hold the marker file of an earlier run, so a
  * mistyped --out never deletes anything else.
@@ -12,9 +13,11 @@
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { z } from 'zod'
 import type { Tenancy } from '../dashboards/tenancy.js'
 import type { Registry } from '../registry/index.js'
 import { RegistryWatch } from '../registry/watch.js'
+import { optionalString } from '../runtime/config.js'
 import { writeFileAtomic } from '../runtime/files.js'
 import { type CommandIo, fail } from './io.js'
 import { openCliRegistry } from './registry-io.js'
@@ -25,6 +28,9 @@ one for training farms, as Grafana provisioning reads them (foldersFromFilesStru
   --watch   keep running; rewrite the tree whenever the registry changes
   --json    one JSON line per write: {"written":[...],"removed":[...],"folders":[...]}
 `
+
+/** `suanyang start` keeps the tree in DASHBOARDS_DIR when it is set (cli/app.ts), as `--watch` does. */
+export const DashboardsEnv = z.object({ DASHBOARDS_DIR: optionalString() })
 
 /** Left in DIR: says the directory is this command's to rewrite. Grafana skips it (not .json). */
 export const MARKER = '.suanyang-dashboards'
@@ -136,43 +142,78 @@ export async function dashboardsCommand(args: string[], io: CommandIo): Promise<
   return watch(registry, out, io, values.json)
 }
 
-/** Rewrites on every change of the registry, one write at a time, until a signal. */
-async function watch(registry: Registry, out: string, io: CommandIo, json: boolean | undefined): Promise<number> {
+/** What the keeper says: each write, and what went wrong (a failed read or write keeps the last tree). */
+export interface KeeperReport {
+  wrote(report: WriteReport): void
+  failed(err: unknown): void
+}
+
+export interface DashboardKeeper {
+  /** Stops following; resolves once a write under way has finished. */
+  close(): Promise<void>
+}
+
+/**
+ * Keeps the tree under `out` in line with the registry: written once now (its errors reach the
+ * caller), then again at every change of the registry, one write at a time.
+ */
+export async function keepDashboards(registry: Registry, out: string, report: KeeperReport): Promise<DashboardKeeper> {
+  const claimed = await claim(out)
+  if (!claimed.ok) throw new Error(claimed.reason)
+  const { renderTenancy } = await import('../dashboards/tenancy.js')
   let writing = Promise.resolve()
-  const report = (err: unknown): void => {
-    io.stderr.write(`dashboards: ${(err as Error).message}\n`)
-  }
+  let first: unknown
   const watcher = new RegistryWatch<Tenancy>(registry, {
     read: readTenancy,
     onChange: (tenancy) => {
       writing = writing
         .then(async () => {
-          const { renderTenancy } = await import('../dashboards/tenancy.js')
           const tree = renderTenancy(tenancy)
           if (!tree.ok) throw new Error(tree.reason)
-          say(io, json, await writeTree(out, tree.files))
+          report.wrote(await writeTree(out, tree.files))
         })
-        .catch(report)
+        .catch((err: unknown) => {
+          first ??= err
+          report.failed(err)
+        })
     },
-    onError: report,
+    onError: (err) => report.failed(err),
   })
+  await watcher.start()
+  await writing
+  if (first !== undefined) {
+    watcher.close()
+    throw first instanceof Error ? first : new Error(String(first))
+  }
+  return {
+    async close() {
+      watcher.close()
+      await writing
+    },
+  }
+}
+
+/** `--watch`: the keeper until SIGINT or SIGTERM. */
+async function watch(registry: Registry, out: string, io: CommandIo, json: boolean | undefined): Promise<number> {
+  let keeper: DashboardKeeper
   try {
-    await watcher.start()
+    keeper = await keepDashboards(registry, out, {
+      wrote: (report) => say(io, json, report),
+      failed: (err) => io.stderr.write(`dashboards: ${(err as Error).message}\n`),
+    })
   } catch (err) {
-    report(err)
+    io.stderr.write(`dashboards: ${(err as Error).message}\n`)
     await registry.close()
     return 1
   }
-  await writing
-  // The interval is unref'd: this keeps the process alive until a signal.
+  // The watch's interval is unref'd: this keeps the process alive until a signal.
   const alive = setInterval(() => undefined, 60_000)
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve)
     process.once('SIGTERM', resolve)
   })
   clearInterval(alive)
-  watcher.close()
-  await writing
+  await keeper.close()
   await registry.close()
   return 0
 }

@@ -2,7 +2,7 @@
  * `suanyang dashboards` on a real registry, both databases, run as a user runs it: the tree it
  * writes (a folder per cooperative, its farms only), its refusal of a directory that is not its
  * own, and --watch: a farm added, a farm moved, a cooperative emptied reach the files within a
- * few seconds, and SIGTERM ends it cleanly.
+ * few seconds, and SIGTERM ends it cleanly; `suanyang start` with DASHBOARDS_DIR does the same.
  */
 import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { readCustomValues } from '../dashboards/custom-variable.js'
 import type { DashboardJson } from '../dashboards/walk.js'
 import type { Registry } from '../registry/index.js'
-import { ROOT, runCli } from './helpers/app.js'
+import { ROOT, runCli, startTestApp } from './helpers/app.js'
 import { spawnDaemon } from './helpers/daemon.js'
 import { DIALECTS, registryStores } from './helpers/registry.js'
 import { waitFor } from './helpers/wait-for.js'
@@ -116,5 +116,27 @@ describe.each(DIALECTS)('suanyang dashboards on %s', (dialect) => {
       const exit = await daemon.stop({ graceMs: 5_000 })
       expect(exit, daemon.outputTail()).toEqual({ code: 0, signal: null })
     }
+  })
+
+  it('suanyang start with DASHBOARDS_DIR keeps the tree next to its services, on the registry it opened', async () => {
+    const at = await stores.fresh(dialect)
+    const r = await stores.open(at)
+    await seed(r)
+    const out = join(at.dataDir, 'grafana-app')
+    const app = await startTestApp(['broker'], { ...at.env, DASHBOARDS_DIR: out }, at.dataDir)
+    try {
+      // Written before start returns.
+      expect(await offered(out, A)).toEqual(['a-01'])
+      expect(app.logs.lines.some((l) => l.msg === 'dashboards written')).toBe(true)
+      expect((await r.farms.add({ id: 'b-02', cooperativeId: 'coop-b', nameTh: 'สวนใหม่' }, by)).ok).toBe(true)
+      await waitFor(async () => (await offered(out, B))?.join() === 'b-01,b-02', { timeoutMs: 5_000, message: 'b-02 in the cooperative B folder' })
+    } finally {
+      await app.stop()
+    }
+    // A directory that is not its own stops the start, with the reason.
+    const foreign = await mkdtemp(join(tmpdir(), 'suanyang-not-ours-'))
+    await writeFile(join(foreign, 'notes.txt'), 'keep me')
+    await expect(startTestApp([], { ...at.env, DASHBOARDS_DIR: foreign }, at.dataDir)).rejects.toThrow(/not empty/)
+    expect(await readdir(foreign)).toEqual(['notes.txt'])
   })
 })
