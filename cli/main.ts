@@ -33,6 +33,8 @@ Commands:
   deadletter count|list|show <id> [--json]
                                          inspect rejected messages kept under DATA_DIR/deadletter
   schema [--out DIR]                     write the device contract as JSON Schema (default ./schema)
+  dashboards --out DIR [--watch]         write the Grafana dashboards per cooperative from the registry
+                                         (--watch: rewrite them whenever it changes)
   alerts list|show|ack|resolve|maintenance|cmd|link-code
                                          technician actions on alerts and pumps (suanyang alerts --help)
   sim [options]                          run the firmware simulator alone (suanyang sim --help)
@@ -82,6 +84,8 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return (await import('./override.js')).overrideCommand(rest, io)
     case 'schema':
       return schemaCommand(rest, io)
+    case 'dashboards':
+      return (await import('./dashboards.js')).dashboardsCommand(rest, io)
     case 'alerts':
       return (await import('../alerts/cli.js')).alertsCommand(rest, io)
     case 'sim': {
