@@ -12,7 +12,8 @@ import { parseHhmm } from './clock.js'
 import { checkOverrides, type RuleOverrides } from './rules.js'
 import { SEVERITIES } from './types.js'
 
-export const ROLES = ['farmer', 'technician', 'trainer', 'lead'] as const
+/** `trainee`: told about a training farm's alerts during a workshop, never about a real farm's (routing.ts). */
+export const ROLES = ['farmer', 'technician', 'trainer', 'lead', 'trainee'] as const
 export type ContactRole = (typeof ROLES)[number]
 export type Locale = 'th' | 'en'
 

@@ -21,7 +21,7 @@ export interface DirectoryRows {
   overrides: readonly RuleOverride[]
 }
 
-const LADDER_ORDER: readonly ContactRole[] = ['farmer', 'technician', 'trainer', 'lead']
+const LADDER_ORDER: readonly ContactRole[] = ['farmer', 'technician', 'trainer', 'lead', 'trainee']
 
 function contactOf(p: Person, roles: ContactRole[]): Contact {
   const sorted = LADDER_ORDER.filter((r) => roles.includes(r))

@@ -22,7 +22,7 @@ export function checkRecipient(farms: Farms, state: EngineState, item: OutboxIte
   const contact = farm.contacts.find((c) => c.id === item.contactId)
   if (!contact || contact.id === CONSOLE_CONTACT.id) return refuse('not_serving_farm', `${item.contactId} holds no role over farm ${item.farm}`)
   if (farm.training && !trainingRecipient(contact)) {
-    return refuse('training_farm_not_trainer', `farm ${item.farm} is a training farm and ${contact.id} is ${rolesOf(contact).join('+')}, not only a trainer`)
+    return refuse('training_farm_not_trainer', `farm ${item.farm} is a training farm and ${contact.id} is ${rolesOf(contact).join('+')}, not only a trainer or trainee`)
   }
   // The address must be this person's own: an item naming a trainer but addressed to a farmer's phone is refused.
   const own = item.channel === 'line' ? lineIdOf(state, contact) : contact.phone

@@ -14,12 +14,17 @@ export const LADDER: ReadonlyArray<readonly ContactRole[]> = [['farmer'], ['tech
 export const CONSOLE_CONTACT: Contact = { id: 'console', name: 'console', role: 'farmer', locale: 'th' }
 
 /**
- * Who may hear about a training farm: a trainer of it, and never anyone holding the farmer role
- * over it (even a farmer who is also a trainer: a workshop's fault must not look like their
- * pump's). Technicians only when they are trainers of it too. The dispatcher asks this again
- * before a message leaves (alerts/guard.ts).
+ * Who may hear about a training farm: its trainers and trainees (a workshop's class, issue 16),
+ * and never anyone holding the farmer role over it (even a farmer who is also a trainer: a
+ * workshop's fault must not look like their pump's). Technicians only when they are trainers of
+ * it too. Trainees are on no real farm's ladder. The dispatcher asks this again before a message
+ * leaves (alerts/guard.ts).
  */
-export const trainingRecipient = (c: Contact): boolean => rolesOf(c).includes('trainer') && !rolesOf(c).includes('farmer')
+export const trainingRecipient = (c: Contact): boolean =>
+  (rolesOf(c).includes('trainer') || rolesOf(c).includes('trainee')) && !rolesOf(c).includes('farmer')
+
+/** A contact whose only role is trainee: reached and heard for training farms alone. */
+export const onlyTrainee = (c: Contact): boolean => rolesOf(c).every((r) => r === 'trainee')
 
 /** The first ladder step a contact's roles reach (a technician who is also a lead: step of technician). */
 const firstStep = (c: Contact, ladder: ReadonlyArray<readonly ContactRole[]>): number =>

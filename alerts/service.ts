@@ -227,6 +227,11 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     if (outcome.changed) engine.markDirty()
     noteWebhook(outcome)
     await commit(outcome.effects)
+    for (const a of outcome.acks) {
+      await ctx.registry.audit
+        .record({ who: a.personId, how: 'line' }, 'alert.ack', `alert:${a.alertId}`, { farm: a.farm })
+        .catch((err: unknown) => log.error({ err, alert: a.alertId }, 'audit row not written: the acknowledgement stands'))
+    }
     sendJson(res, 200, {})
     for (const r of outcome.replies) void line?.reply(r.replyToken, r.messages)
   })

@@ -14,6 +14,7 @@ import type { AlertEngine, Effects } from './engine.js'
 import { isLinkCodeText, type LinkAttempt, tryLinkCode } from './link-codes.js'
 import { parsePostback } from './messages.js'
 import { lineIdOf } from './notify.js'
+import { onlyTrainee } from './routing.js'
 import { hhmm } from './clock.js'
 import type { EngineState } from './state.js'
 import { phrase } from './texts.js'
@@ -64,6 +65,8 @@ export interface WebhookOutcome {
   refused: RefusedEvent[]
   /** Every 6-digit code typed: the shell counts and logs them. */
   linkAttempts: Array<LinkAttempt & { userId: string }>
+  /** Acknowledgements made by LINE, by whom: the shell writes them to the registry's audit log. */
+  acks: Array<{ alertId: string; personId: string; farm: string }>
 }
 
 export interface WebhookOptions {
@@ -109,7 +112,7 @@ export function handleEvents(
   opts: WebhookOptions = { maxEventAgeMs: DEFAULT_MAX_EVENT_AGE_MS },
 ): WebhookOutcome {
   const { state } = engine
-  const out: WebhookOutcome = { replies: [], effects: { events: [], queued: [], cancelled: [] }, changed: false, refused: [], linkAttempts: [] }
+  const out: WebhookOutcome = { replies: [], effects: { events: [], queued: [], cancelled: [] }, changed: false, refused: [], linkAttempts: [], acks: [] }
   for (const ev of events) {
     const screened = screenEvent(ev, state.webhookSeen, nowMs, opts.maxEventAgeMs)
     if (!screened.ok) {
@@ -143,7 +146,9 @@ export function handleEvents(
       const action = parsePostback(ev.postback.data)
       if (action?.action !== 'ack') continue
       const alert = engine.find(action.id)
-      const person = alert && people.find((p) => p.farms === '*' || p.farms.includes(alert.farm))
+      // A trainee is heard for training farms only (their role reaches no real farm's alerts).
+      const person =
+        alert && people.find((p) => (p.farms === '*' || p.farms.includes(alert.farm)) && (!onlyTrainee(p.contact) || farms.get(alert.farm).training))
       if (!alert || !person) {
         reply(phrase(locale, alert ? 'notAllowed' : 'closed'))
         continue
@@ -152,6 +157,7 @@ export function handleEvents(
       const l = person.contact.locale
       if (change.ok) {
         out.effects.events.push(...effects.events)
+        out.acks.push({ alertId: alert.id, personId: person.contact.id, farm: alert.farm })
         reply(`✅ ${phrase(l, 'ackReply', { by: person.contact.name, time: hhmm(nowMs) })}`)
       } else if (change.alert?.status === 'acknowledged') reply(phrase(l, 'alreadyAcked', { by: change.alert.ack?.by ?? '' }))
       else reply(phrase(l, 'closed'))

@@ -31,10 +31,11 @@ describe('the role matrix', () => {
     expect(decide(tech, 'command', realB)).toEqual({ ok: false, reason: 'tech-a may not command farm b-01' })
   })
 
-  it('a trainer reads real farms in scope but acts only on training farms', () => {
+  it('a trainer reads and acknowledges real farms in scope (they are on the escalation ladder) but acts only on training farms', () => {
     const kru = person('kru', onCoop('trainer', 'coop-a'))
     expect(allowedOn(kru, 'read')).toEqual(['a-01', 'a-02', 'demo-a'])
-    for (const a of ['ack', 'resolve', 'command', 'train'] as const) expect(allowedOn(kru, a)).toEqual(['demo-a'])
+    expect(allowedOn(kru, 'ack')).toEqual(['a-01', 'a-02', 'demo-a'])
+    for (const a of ['resolve', 'command', 'train'] as const) expect(allowedOn(kru, a)).toEqual(['demo-a'])
   })
 
   it('a trainee sees and acknowledges the training farm only', () => {

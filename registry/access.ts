@@ -8,7 +8,7 @@
  * | action          | farmer | trainee | trainer | technician | lead | admin |
  * |-----------------|--------|---------|---------|------------|------|-------|
  * | read            | yes    | yes (1) | yes     | yes        | yes  | yes   |
- * | ack             | yes    | yes (1) | yes (1) | yes        | yes  | yes   |
+ * | ack             | yes    | yes (1) | yes     | yes        | yes  | yes   |
  * | resolve         |        |         | yes (1) | yes        | yes  | yes   |
  * | maintain        |        |         |         | yes        | yes  | yes   |
  * | command         |        |         | yes (1) | yes        | yes  | yes   |
@@ -60,7 +60,8 @@ const ALLOWED: Record<PersonRole, readonly Action[]> = {
 /** Roles whose actions beyond reading reach training farms only. */
 const TRAINING_ONLY: Partial<Record<PersonRole, readonly Action[]>> = {
   trainee: ['read', 'ack'],
-  trainer: ['ack', 'resolve', 'command', 'train'],
+  // A trainer is on the real farms' escalation ladder (alerts/routing.ts): told, they may acknowledge.
+  trainer: ['resolve', 'command', 'train'],
   admin: ['train'],
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { farmsFileJson, LINE_IDS } from '../alerts/testing/farms.js'
 import { AlertsHarness } from '../alerts/testing/harness.js'
-import { LineStub } from '../alerts/testing/line-stub.js'
+import { lineEvents, LineStub, signLineBody } from '../alerts/testing/line-stub.js'
 import { FARM, pump } from '../alerts/testing/readings.js'
 import { checkOverrides } from '../alerts/rules.js'
 import { importOnFirstStart } from '../cli/import.js'
@@ -73,6 +73,37 @@ describe.each(DIALECTS)('alert routing from the registry on %s', (dialect) => {
     await h.sweeps(2) // an escalation would be due now if the ladder went on: it must not
     expect(line?.pushes.map((p) => p.to)).toEqual([LINE_IDS.trainer])
     expect(outbox.map((i) => i.contactId)).toEqual(['kru-ann'])
+  })
+
+  it('a trainee is told about their training farm and may acknowledge it by LINE (audited with their id); no real farm reaches them', async () => {
+    h = await start(await stores.fresh(dialect))
+    const r = h.registry
+    expect((await r.farms.add({ id: 'workshop-01', training: true }, ADMIN)).ok).toBe(true)
+    expect((await r.people.add({ id: 'nong-nok', name: 'น้องนก', lineUserId: LINE_IDS.stranger }, ADMIN)).ok).toBe(true)
+    for (const farmId of ['workshop-01', FARM]) expect((await r.memberships.add({ personId: 'nong-nok', role: 'trainee', farmId }, ADMIN)).ok).toBe(true)
+    expect((await r.memberships.add({ personId: 'kru-ann', role: 'trainer', farmId: 'workshop-01' }, ADMIN)).ok).toBe(true)
+    await seesLatestChange(h)
+    dryRun(h)
+    h.hub.publish({ ...pump(h.now(), { state: 'fault', fault: 'DRY_RUN', flow_lpm: 0, motor_a: 1.1 }, 'pump-9', 'workshop-01'), receivedMs: h.now() })
+    await line?.pushed(3)
+    await settledOutbox(h)
+    const told = (farm: string) => (line?.pushes ?? []).filter((p) => JSON.stringify(p.messages).includes(farm === FARM ? 'สวนลุงสมชาย' : 'workshop-01')).map((p) => p.to).sort()
+    expect(told(FARM)).toEqual([LINE_IDS.farmer])
+    expect(told('workshop-01')).toEqual([LINE_IDS.trainer, LINE_IDS.stranger].sort())
+
+    const alerts = (await h.api('GET', 'alerts')).json.alerts as Array<{ id: string; farm: string }>
+    const idOf = (farm: string) => alerts.find((a) => a.farm === farm)?.id ?? ''
+    const ack = async (id: string) => {
+      const body = JSON.stringify({ destination: 'Ubot', events: [lineEvents.postback(LINE_IDS.stranger, `a=ack&id=${id}`)] })
+      const res = await fetch(`${h?.baseUrl ?? ''}/line/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-line-signature': signLineBody(body, 'secret') }, body })
+      expect(res.status).toBe(200)
+    }
+    await ack(idOf(FARM))
+    expect((await h.api('GET', `alerts/${idOf(FARM)}`)).json.alert).toMatchObject({ status: 'firing' })
+    await ack(idOf('workshop-01'))
+    expect((await h.api('GET', `alerts/${idOf('workshop-01')}`)).json.alert).toMatchObject({ status: 'acknowledged', ack: { via: 'line' } })
+    const audit = await waitFor(async () => (await r.audit.list({ target: `alert:${idOf('workshop-01')}` })).find((e) => e.action === 'alert.ack'), { message: 'the LINE ack in the audit log' })
+    expect(audit).toMatchObject({ who: 'nong-nok', how: 'line' })
   })
 
   it('a message forged into the outbox for the farmer of a training farm is refused at the last step, logged in the outbox, counted', async () => {
