@@ -201,7 +201,8 @@ async function runFleet(a: SimArgs, { farms, faults }: FleetPlan, accounts: Acco
 
   // Training farms live in the registry (issue 14): --training sets the flag there, the state follows it.
   await markTrainingFarms(registry, farms, log)
-  const control = startControl({ url: a.url, credentials: accounts ? await accounts.serviceCredentials('sim') : undefined, fleet: engine.fleet, log, clientId: 'sim' })
+  const credentials = accounts ? await accounts.serviceCredentials('sim') : undefined
+  const control = startControl({ url: a.url, credentials, fleet: engine.fleet, log, clientId: credentials?.username ?? 'sim' })
   engine.fleet.onFaultsChanged = () => control.publishState()
   const training = watchTraining(registry, farms, log, () => control.publishState())
   await training.start()

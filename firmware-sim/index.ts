@@ -44,7 +44,9 @@ export const simService = defineService({
       bufferCapacity: config.SIM_BUFFER,
       wall: { ...systemClock, now: ctx.now },
     })
-    const control = startControl({ url, credentials: await ctx.accounts.serviceCredentials('sim'), fleet: engine.fleet, log, clientId: 'sim' })
+    const credentials = await ctx.accounts.serviceCredentials('sim')
+    // The client id must be the login's (broker/client-id.ts): `sim-1a2b3c4d`, or `sim` from before.
+    const control = startControl({ url, credentials, fleet: engine.fleet, log, clientId: credentials.username })
     engine.fleet.onFaultsChanged = () => control.publishState()
     const training = watchTraining(ctx.registry, farms, log, () => control.publishState())
     await training.start()

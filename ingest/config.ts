@@ -37,3 +37,14 @@ export const IngestEnv = z.object({
   INGEST_HEALTH_SPOOL_MAX_BYTES: positiveInt(100 * 1024 * 1024),
 })
 export type IngestConfig = z.output<typeof IngestEnv>
+
+/**
+ * The MQTT client id: `INGEST_CLIENT_ID` when it belongs to the login (the broker's rule: the
+ * username, or the username and `_` or `-` and a suffix, broker/client-id.ts), as with the plain
+ * `ingest` account of an installation from before; else the instance's own login with its
+ * suffix (`ingest-1a2b3c4d_1`). Stable across restarts, and never another instance's session.
+ */
+export function ingestClientId(configured: string, username: string): string {
+  if (configured === username || configured.startsWith(`${username}_`) || configured.startsWith(`${username}-`)) return configured
+  return `${username}_${configured.replace(/^ingest[-_]/, '')}`
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { DeadLetterStore } from '../runtime/deadletter.js'
 import { defineService } from '../runtime/service.js'
 import { farmFilters, farmMatcher } from './accept.js'
-import { IngestEnv } from './config.js'
+import { IngestEnv, ingestClientId } from './config.js'
 import { IngestHealth } from './health.js'
 import { IngestPipeline } from './pipeline.js'
 import { Spool } from './spool.js'
@@ -27,6 +27,7 @@ export const ingestService = defineService({
         ? { username: config.INGEST_MQTT_USERNAME, password: config.INGEST_MQTT_PASSWORD }
         : await ctx.accounts.serviceCredentials('ingest')
     const commits = metrics.histogram('ingest_spool_commit_seconds', 'Spool group commits (write + fdatasync) by duration: readings are acknowledged after them', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1])
+    const clientId = ingestClientId(config.INGEST_CLIENT_ID, creds.username)
     const spool = await Spool.open(join(dataDir, 'spool', config.INGEST_CLIENT_ID), { onCommit: (s) => commits.observe(s) })
     const deadLetters = DeadLetterStore.forDataDir(dataDir, ctx.now, (err) => log.error({ err }, 'dead-letter write failed'))
     const writer = config.INFLUX_URL
@@ -53,7 +54,7 @@ export const ingestService = defineService({
 
     const subscriber = new AckingSubscriber({
       url: ctx.mqttUrl(),
-      clientId: config.INGEST_CLIENT_ID,
+      clientId,
       username: creds.username,
       password: creds.password,
       filters: farmFilters(config.INGEST_FARMS, INGEST_CHANNELS),
@@ -116,14 +117,14 @@ export const ingestService = defineService({
     subscriber.on('connected', (sessionPresent) => {
       connections.inc()
       health.connected(ctx.now())
-      log.info({ sessionPresent, clientId: config.INGEST_CLIENT_ID }, 'ingest connected')
+      log.info({ sessionPresent, clientId, username: creds.username }, 'ingest connected')
     })
     subscriber.on('disconnected', () => health.disconnected(ctx.now()))
     subscriber.start()
     writer?.start()
 
     return {
-      info: { clientId: config.INGEST_CLIENT_ID, spool: spool.dir, influx: config.INFLUX_URL ?? null },
+      info: { clientId, username: creds.username, farms: config.INGEST_FARMS.length > 0 ? config.INGEST_FARMS : '*', spool: spool.dir, influx: config.INFLUX_URL ?? null },
       async close() {
         clearInterval(watch)
         subscriber.stopReading()

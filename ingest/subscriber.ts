@@ -25,6 +25,8 @@ export interface SubscriberOptions {
   keepaliveS?: number
   reconnectMinMs?: number
   reconnectMaxMs?: number
+  /** A SUBSCRIBE not answered this long: logged, and the connection made again (default 10 s). */
+  subackTimeoutMs?: number
   log: Logger
 }
 
@@ -60,6 +62,7 @@ export class AckingSubscriber extends EventEmitter<{ connected: [boolean]; disco
   private attempt = 0
   private reconnectTimer: NodeJS.Timeout | undefined
   private pingTimer: NodeJS.Timeout | undefined
+  private subackTimer: NodeJS.Timeout | undefined
   private lastSentMs = 0
   private awaitingPong = false
   private nextId = 1
@@ -135,6 +138,7 @@ export class AckingSubscriber extends EventEmitter<{ connected: [boolean]; disco
   async close(): Promise<void> {
     this.closed = true
     clearTimeout(this.reconnectTimer)
+    clearTimeout(this.subackTimer)
     const socket = this.socket
     if (!socket) return
     await new Promise<void>((resolve) => {
@@ -184,6 +188,7 @@ export class AckingSubscriber extends EventEmitter<{ connected: [boolean]; disco
     const socket = this.socket
     this.socket = undefined
     clearInterval(this.pingTimer)
+    clearTimeout(this.subackTimer)
     this.awaitingPong = false
     if (socket) {
       socket.destroy()
@@ -220,9 +225,19 @@ export class AckingSubscriber extends EventEmitter<{ connected: [boolean]; disco
           messageId: this.newId(),
           subscriptions: this.opts.filters.map((topic) => ({ topic, qos: 1 as const })),
         })
+        // Connected but not subscribed receives nothing, while devices get their PUBACKs: a broker
+        // that never answers (aedes on Redis did, issue 14) must not pass for a working one.
+        clearTimeout(this.subackTimer)
+        this.subackTimer = setTimeout(() => {
+          if (conn !== this.conn) return
+          this.opts.log.error({ filters: this.opts.filters, waitedMs: this.opts.subackTimeoutMs ?? 10_000 }, 'no SUBACK from the broker: not subscribed, nothing reaches ingest; connecting again')
+          this.drop('no SUBACK')
+        }, this.opts.subackTimeoutMs ?? 10_000)
+        this.subackTimer.unref()
         this.emit('connected', p.sessionPresent)
         return
       case 'suback':
+        clearTimeout(this.subackTimer)
         if (p.granted.some((g) => (typeof g === 'number' ? g : (g as { qos?: number }).qos) === 128)) {
           this.opts.log.error({ filters: this.opts.filters }, 'mqtt subscription refused')
         }

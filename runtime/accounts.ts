@@ -6,8 +6,8 @@
  * once after a write made here; `onChange` then tells the broker, which closes the sessions of
  * accounts removed or given a new secret (`isCurrent`). Only scrypt hashes are kept anywhere.
  */
-import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { createHash, randomBytes } from 'node:crypto'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { ID_PATTERN, KINDS, type Kind } from '../contracts/names.js'
@@ -125,10 +125,38 @@ export class AccountError extends Error {
 }
 
 export interface AccountStoreOptions {
-  /** DATA_DIR: where `serviceCredentials` keeps this installation's service passwords. */
+  /** DATA_DIR: where `serviceCredentials` keeps this instance's id and service passwords. */
   dataDir: string
   /** Who the writes are made by unless a call says otherwise. */
   actor?: AccountActor
+}
+
+const SavedCredentials = z.object({ username: z.string(), password: z.string() })
+
+/** `DATA_DIR/credentials/instance.json`: this DATA_DIR's instance id, and the plain-named service accounts it kept from before. */
+const INSTANCE_FILE = 'instance.json'
+const Instance = z.object({ id: z.string().regex(/^[0-9a-f]{8}$/), plain: z.array(z.string()) })
+type Instance = z.infer<typeof Instance>
+
+const writeInstance = (dir: string, instance: Instance) => writeFileAtomic(join(dir, INSTANCE_FILE), JSON.stringify(instance))
+
+/**
+ * This DATA_DIR's instance, made on first use. A DATA_DIR from before instances already has
+ * `{name}.json` files for plain-named accounts: those names stay its own (`plain`).
+ */
+async function readInstance(dir: string): Promise<Instance> {
+  const known = await readFile(join(dir, INSTANCE_FILE), 'utf8').then((t) => Instance.parse(JSON.parse(t)), () => undefined)
+  if (known) return known
+  const plain: string[] = []
+  for (const entry of await readdir(dir).catch(() => [])) {
+    const name = entry.endsWith('.json') ? entry.slice(0, -'.json'.length) : undefined
+    if (name === undefined || entry === INSTANCE_FILE) continue
+    const saved = await readFile(join(dir, entry), 'utf8').then((t) => SavedCredentials.safeParse(JSON.parse(t)).data, () => undefined)
+    if (saved?.username === name) plain.push(name)
+  }
+  const made = { id: randomBytes(4).toString('hex'), plain: plain.sort() }
+  await writeInstance(dir, made)
+  return made
 }
 
 export class AccountStore {
@@ -336,21 +364,43 @@ export class AccountStore {
   }
 
   /**
-   * Credentials a service of this installation uses to reach the broker (one-process mode and
-   * a shared DATA_DIR volume): kept in clear in `DATA_DIR/credentials/{name}.json` (mode 0600),
-   * created with the account on first use.
+   * Credentials a service of this installation uses to reach the broker: kept in clear in
+   * `DATA_DIR/credentials/{name}.json` (mode 0600), created with the account on first use.
+   * Each DATA_DIR is one instance (`credentials/instance.json`, its id made once), and its
+   * services log in as `{name}-{id}` (`ingest-1a2b3c4d`): several processes of one service on
+   * other machines, over one registry, each have an account of their own, so none replaces the
+   * secret another logs in with (issue 14; the broker closes the sessions of an account given
+   * a new secret). The ACL goes by role, never by name. A DATA_DIR from before instances keeps
+   * the plain-named accounts it had (`ingest`), deleting a file still gives its account a new
+   * secret, and a plain name whose secret another process has replaced since is given up for
+   * the instance's own account rather than taken back.
    */
   async serviceCredentials(name: string, role: UserRole = 'service'): Promise<Credentials> {
-    const file = join(this.dataDir, 'credentials', `${name}.json`)
-    return withLock(file, async () => {
-      const saved = await readFile(file, 'utf8').then((t) => JSON.parse(t) as Credentials, () => undefined)
+    const dir = join(this.dataDir, 'credentials')
+    const file = join(dir, `${name}.json`)
+    return withLock(join(dir, INSTANCE_FILE), async () => {
+      const instance = await readInstance(dir)
+      const saved = await readFile(file, 'utf8').then((t) => SavedCredentials.parse(JSON.parse(t)), () => undefined)
       await this.refreshAfterWrite()
-      const user = this.entries.get(name)
-      if (saved && user && user.role === role && (await this.check(name, saved.password, user.hash))) return saved
-      const creds = await this.setUser(name, role)
+      const mine = (u: string) => u === name || (u.startsWith(`${name}-`) && /^[0-9a-f]{8}$/.test(u.slice(name.length + 1)))
+      if (saved && mine(saved.username) && (await this.holds(saved, role))) return saved
+      let username = `${name}-${instance.id}`
+      if (instance.plain.includes(name)) {
+        // The file deleted (a new secret wanted) or the account gone (a new registry): the plain
+        // name is still this instance's. Its file there and refused: someone else has it now.
+        if (saved?.username === name && this.entries.has(name)) await writeInstance(dir, { ...instance, plain: instance.plain.filter((n) => n !== name) })
+        else username = name
+      }
+      const creds = await this.setUser(username, role)
       await writeFileAtomic(file, JSON.stringify(creds))
       return creds
     })
+  }
+
+  /** Whether saved credentials still log in to their account, with that role. */
+  private async holds(saved: Credentials, role: UserRole): Promise<boolean> {
+    const user = this.entries.get(saved.username)
+    return user !== undefined && user.role === role && (await this.check(saved.username, saved.password, user.hash))
   }
 
   async close(): Promise<void> {

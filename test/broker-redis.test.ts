@@ -110,6 +110,23 @@ describe('two brokers, one redis', () => {
     await subscriber.endAsync()
   })
 
+  it('a persistent session subscribing to several filters in one SUBSCRIBE gets its SUBACK and every message, on both nodes', async () => {
+    // Aedes stores the whole list once per filter; aedes-persistence-redis waited forever on all
+    // but one of those calls (broker/patches/store-patches.ts): no SUBACK, no filter
+    // live, and every reading for ingest (telemetry, status, event in one packet) acknowledged and lost.
+    const subscriber = await connectAs(urlOf(a), ingest, { clientId: 'ingest-multi', clean: false })
+    const inbox = collect(subscriber)
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no SUBACK within 3 s')), 3_000).unref())
+    expect(await Promise.race([subackCodes(subscriber, ['farm/+/+/+/telemetry', 'farm/+/+/+/status', 'farm/+/+/+/event']), timeout])).toEqual([1, 1, 1])
+    for (const app of [a, b]) {
+      const device = await connectAs(urlOf(app), pump)
+      expect(await publishOutcome(device, TELEMETRY, JSON.stringify({ multi: app === a ? 'a' : 'b' }))).toBe('acked')
+      await closeAll([device])
+    }
+    await waitFor(() => inbox.messages.filter((m) => m.payload.includes('multi')).length >= 2, { timeoutMs: 3_000, message: () => `2 messages (have ${inbox.messages.length})` })
+    await subscriber.endAsync()
+  })
+
   it('the same client id connecting on B closes its older connection on A', async () => {
     const first = await connectAs(urlOf(a), pump, { clientId: 'pump-1' })
     const closed = new Promise<void>((resolve) => first.once('close', () => resolve()))

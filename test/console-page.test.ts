@@ -96,8 +96,8 @@ const englishOnScreen = (p: Page) =>
 describe('field console page', () => {
   it('hands out no device list and no broker account without the technician token', async () => {
     const config = await (await fetch(`${base}/console/config`)).text()
-    const viewer = JSON.parse(await readFile(join(app.dataDir, 'credentials', 'console-viewer.json'), 'utf8')) as { password: string }
-    for (const secret of [viewer.password, 'console-viewer', PUMP, 'password', 'devices']) expect(config).not.toContain(secret)
+    const viewer = JSON.parse(await readFile(join(app.dataDir, 'credentials', 'console-viewer.json'), 'utf8')) as { username: string; password: string }
+    for (const secret of [viewer.password, viewer.username, 'console-viewer', PUMP, 'password', 'devices']) expect(config).not.toContain(secret)
     for (const path of ['/console/api/live', '/console/api/history']) {
       expect((await fetch(`${base}${path}`)).status, path).toBe(401)
       expect((await fetch(`${base}${path}`, { headers: { authorization: 'Bearer wrong' } })).status, path).toBe(401)
@@ -105,7 +105,7 @@ describe('field console page', () => {
     const sim = (await (await fetch(`${base}/console/api/sim`)).json()) as Record<string, unknown>
     expect(Object.keys(sim).sort()).toEqual(['running', 'speed'])
     const live = (await (await fetch(`${base}/console/api/live`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { mqtt: { username: string; password: string }; devices: Array<{ device: string }> }
-    expect(live.mqtt).toMatchObject({ username: 'console-viewer', password: viewer.password })
+    expect(live.mqtt).toMatchObject({ username: expect.stringMatching(/^console-viewer-[0-9a-f]{8}$/) as unknown, password: viewer.password })
     expect(live.devices.map((d) => d.device)).toContain(PUMP)
   })
 

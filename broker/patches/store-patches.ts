@@ -4,6 +4,12 @@
  * - Aedes stores every filter of a SUBSCRIBE packet for a persistent session as soon as one of
  *   them is granted, refused ones included: messages were then queued (and the store grew) for a
  *   filter the ACL refused (test/broker-acl.test.ts). Only granted filters are stored now.
+ * - It stores that list once per filter of the packet, all at once. aedes-persistence-redis
+ *   waits for its own broadcast of each call under one key (client id and first filter), so
+ *   every call but the last waited forever: a persistent session subscribing to several filters
+ *   in one packet (ingest: telemetry, status, event) got no SUBACK and none of them live, and
+ *   every QoS 1 reading for it was acknowledged to its device and lost (issue 14,
+ *   test/broker-redis.test.ts). The same list of one client in flight is stored once.
  * - Every PUBACK is looked up in the store (a LevelDB get: the largest cost per QoS 1 message
  *   in a profile), but a clean session's deliveries are never stored. Its PUBACKs skip the
  *   lookup; packets left by an earlier session are still cleared at CONNECT (those pass here
@@ -29,7 +35,17 @@ export function patchStore(store: PatchableStore, granted: (client: Client, filt
   const missing = storeProblems(store)
   if (missing.length > 0) throw new Error(`store-patches does not fit this persistence: ${missing.join('; ')}`)
   const addSubscriptions = store.addSubscriptions.bind(store)
-  store.addSubscriptions = (client, subs) => addSubscriptions(client, subs.filter((s) => granted(client, s.topic)))
+  const storing = new Map<string, Promise<void>>()
+  store.addSubscriptions = (client, subs) => {
+    const kept = subs.filter((s) => granted(client, s.topic))
+    // The same list for the same client, already being stored: once is what every call wanted.
+    const key = JSON.stringify([client.id, kept])
+    const running = storing.get(key)
+    if (running) return running
+    const stored = addSubscriptions(client, kept).finally(() => storing.delete(key))
+    storing.set(key, stored)
+    return stored
+  }
 
   const clearMessageId = store.outgoingClearMessageId.bind(store)
   store.outgoingClearMessageId = (client, packet) =>
