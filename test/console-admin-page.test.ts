@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Actor } from '../registry/index.js'
 import { type TestApp, startTestApp } from './helpers/app.js'
 import { requireBinary } from './helpers/binaries.js'
+import { englishOnScreen, lowContrast } from './helpers/page-checks.js'
 
 const SYSTEM: Actor = { who: 'test', how: 'system' }
 const PASSWORD = 'a long enough password'
@@ -80,25 +81,6 @@ async function signIn(p: Page, id: string): Promise<void> {
   await p.locator('#signin-form button[type="submit"]').click()
   await p.locator('#signout:not([hidden])').waitFor()
 }
-
-/** Latin words a Thai reader would see, outside ids (translate="no") and text marked lang="en". */
-const englishOnScreen = (p: Page) =>
-  p.evaluate(() => {
-    const words: string[] = []
-    const skip = (el: Element | null) => !!el?.closest('[translate="no"], body [lang="en"], script, style, [hidden]')
-    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT)
-    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-      const parent = n.parentElement
-      if (skip(parent) || (parent && parent.getClientRects().length === 0 && parent.tagName !== 'OPTION')) continue
-      words.push(...(n.textContent?.match(/[A-Za-z]{2,}/g) ?? []))
-    }
-    for (const el of document.querySelectorAll('[aria-label], [title], [placeholder], optgroup[label]')) {
-      if (skip(el)) continue
-      for (const a of ['aria-label', 'title', 'placeholder', 'label']) words.push(...(el.getAttribute(a)?.match(/[A-Za-z]{2,}/g) ?? []))
-    }
-    words.push(...(document.title.match(/[A-Za-z]{2,}/g) ?? []))
-    return words
-  })
 
 describe('administration page', () => {
   it('is offered to a farmer no more than the API is', async () => {
@@ -190,7 +172,7 @@ describe('administration page', () => {
     await page.screenshot({ path: join(SHOTS, 'admin-th.png'), fullPage: true })
   })
 
-  it('labels every control, shows no English in the Thai view, works by keyboard and fits a phone', async () => {
+  it('labels every control, shows no English in the Thai view, keeps text contrast at WCAG AA, works by keyboard and fits a phone', async () => {
     expect(await englishOnScreen(page)).toEqual([])
     const unlabelled = await page.evaluate(() =>
       [...document.querySelectorAll('input, select, textarea, button')]
@@ -198,6 +180,7 @@ describe('administration page', () => {
         .map((e) => e.outerHTML.slice(0, 80)),
     )
     expect(unlabelled).toEqual([])
+    expect(await page.evaluate(lowContrast)).toEqual([])
     await page.setViewportSize({ width: 390, height: 844 })
     try {
       await page.reload()
