@@ -5,6 +5,7 @@
  *
  *   GET    overview                      what the caller manages: cooperatives, farms, devices, people (their roles in scope), overrides
  *   POST   cooperatives                  a cooperative (admins only)
+ *   PATCH  cooperatives/:id              its names (its lead, admins)
  *   POST   farms                         a farm in a cooperative the caller leads (without one: admins only)
  *   PATCH  farms/:id                     names, cooperative, training flag, location, quiet hours, equipment...
  *   PUT    farms/:id/overrides           a rule override of the farm or one of its devices
@@ -182,6 +183,14 @@ export function adminRoutes(deps: AdminDeps) {
       return { status: 201, body: { cooperative: orRefuse(await registry.cooperatives.add(body, actorOf(who))).value } }
     },
 
+    async 'PATCH cooperatives/:id'(who, [id], body) {
+      if (!canManageCooperative(who, id ?? '')) throw new HttpError(403, `${who.id} may not manage cooperative ${id ?? ''}`)
+      const extra = onlyFields(body, ['nameTh', 'nameEn'])
+      if (extra.length > 0) throw invalid(extra)
+      const r = orRefuse(await registry.cooperatives.update(id ?? '', body, actorOf(who)))
+      return { status: 200, body: { cooperative: r.value, changed: r.changed } }
+    },
+
     async 'POST farms'(who, _parts, body) {
       const extra = onlyFields(body, FARM_FIELDS)
       if (extra.length > 0) throw invalid(extra)
@@ -298,7 +307,12 @@ export function adminRoutes(deps: AdminDeps) {
 
   /** `farms/ranong-01/overrides` -> the route `farms/:id/overrides` and ['ranong-01']. */
   function match(method: string, path: string): { handler: Handler; params: string[] } | undefined {
-    const parts = path.split('/').filter(Boolean).map(decodeURIComponent)
+    let parts: string[]
+    try {
+      parts = path.split('/').filter(Boolean).map(decodeURIComponent)
+    } catch {
+      return undefined // a malformed %-escape names no route
+    }
     for (const [key, handler] of Object.entries(routes)) {
       const [m, pattern = ''] = key.split(' ')
       const want = pattern.split('/')

@@ -149,6 +149,13 @@ describe('console administration', () => {
     expect(rows.every((r) => r.who === 'lead-a' && r.how === 'console')).toBe(true)
   })
 
+  it('a lead renames their own cooperative', async () => {
+    const r = await call('lead-a', 'PATCH', 'cooperatives/coop-a', { nameEn: 'Cooperative A' })
+    expect(r.status).toBe(200)
+    expect(r.json.cooperative).toMatchObject({ id: 'coop-a', nameEn: 'Cooperative A' })
+    expect(fields(await call('lead-a', 'PATCH', 'cooperatives/coop-a', { id: 'coop-z' }))).toEqual(['id'])
+  })
+
   it('sets and removes a rule override on a farm; an unknown rule is a field issue', async () => {
     const set = await call('lead-a', 'PUT', 'farms/a-02/overrides', { rule: 'dry_run', enabled: false })
     expect(set.status).toBe(200)
@@ -204,6 +211,8 @@ describe('console administration', () => {
     await expectStatus(403, 'POST', 'farms', { id: 'b-02', cooperativeId: 'coop-b' })
     await expectStatus(403, 'PATCH', 'farms/a-01', { cooperativeId: 'coop-b' })
     await expectStatus(403, 'POST', 'cooperatives', { id: 'coop-c' })
+    await expectStatus(403, 'PATCH', 'cooperatives/coop-b', { nameTh: 'ของฉัน' })
+    await expectStatus(404, 'GET', 'farms/%E0%A4')
     await expectStatus(404, 'POST', 'people', { id: 'spy', name: 'สปาย', role: 'farmer', farmId: 'b-01' })
     await expectStatus(403, 'POST', 'people', { id: 'spy', name: 'สปาย', role: 'lead', cooperativeId: 'coop-b' })
     await expectStatus(403, 'POST', 'people', { id: 'spy', name: 'สปาย', role: 'admin' })

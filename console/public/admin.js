@@ -23,6 +23,8 @@ const RULES = Object.keys(TEXT.en).filter((k) => k.startsWith('rule.')).map((k) 
 
 /** @type {any} */
 let data = null
+/** Where the alerts API is (/console/config): it issues LINE link codes. */
+let alertsApi = '/alerts/api/'
 /** @type {{ farm: string | null, person: string | null }} */
 const editing = { farm: null, person: null }
 /** The API's last issues per form, shown again after a language switch. */
@@ -30,6 +32,7 @@ const issues = new Map()
 /** Shown once: the new device's login, the last sign-in link (kept in this tab's memory only). */
 let secret = null
 let invite = null
+let lineCode = null
 
 let announceTimer = 0
 /** @param {string} text @param {boolean} [bad] a refusal (its own colour) */
@@ -205,6 +208,25 @@ function inviteNode() {
   ])
 }
 
+function lineCodeNode() {
+  if (!lineCode) return null
+  const sentence = t('admin.line.code', { time: fmtTime(lang, Date.parse(lineCode.expiresAt)) })
+  return el('div', { class: 'secret', id: 'line-code', role: 'status', tabindex: '-1' }, [
+    el('p', {}, withName(sentence, lineCode.name)),
+    el('p', {}, [el('code', { translate: 'no', 'data-secret': 'line-code', text: lineCode.code }), ' ', copyButton(lineCode.code)]),
+  ])
+}
+
+/** A one-time LINE link code from the alerts API: the person sends it to the installation's LINE account. */
+async function requestLineCode(p) {
+  lineCode = null
+  const r = await request('POST', `${alertsApi}contacts/${encodeURIComponent(p.id)}/link-code`, { auth: true, body: {} })
+  if (!r.ok) return announce(t('admin.failed', { reason: r.status === 403 ? t('admin.forbidden') : t(r.error ?? 'err.server') }), true)
+  lineCode = { code: r.body.code, expiresAt: r.body.expiresAt, name: p.name }
+  draw(true)
+  $('line-code').focus()
+}
+
 const section = (id, title, children) => el('section', { id, 'aria-labelledby': `${id}-h`, class: 'admin-section' }, [el('h2', { id: `${id}-h`, text: title }), ...children])
 const empty = () => el('p', { class: 'muted', text: t('admin.none') })
 
@@ -310,8 +332,9 @@ function personRow(p) {
           type: 'button',
           text: t('admin.person.link'),
           'aria-describedby': `person-row-${p.id}`,
-          onclick: () => void send('person-edit', 'POST', `people/${encodeURIComponent(p.id)}/link`, undefined, { keep: true, done: (b) => (invite = { ...b.link, name: p.name }) }),
+          onclick: () => void send('person-edit', 'POST', `people/${encodeURIComponent(p.id)}/link`, undefined, { keep: true, done: (b) => (invite = { ...b.link, url: location.origin + b.link.path, name: p.name }) }),
         }),
+        el('button', { type: 'button', text: t('admin.person.lineCode'), 'aria-describedby': `person-row-${p.id}`, 'data-act': 'line-code', onclick: () => void requestLineCode(p) }),
       ]
     : [el('span', { class: 'muted', text: t('admin.person.readonly') })]
   return el('li', { 'data-person-row': p.id }, [
@@ -326,7 +349,7 @@ function peopleSection() {
   const inviteForm = formNode('person-form', t('admin.person.add'), [{ specs: inviteSpecs() }], t('admin.person.save'), (form) => {
     invite = null
     const { scope, ...body } = readForm(form, inviteSpecs(), 'omit')
-    void send('person-form', 'POST', 'people', { ...body, ...scopeOf(String(scope ?? '')) }, { aliases: SCOPE_ALIASES, done: (b) => (invite = { ...b.link, name: b.person.name }) })
+    void send('person-form', 'POST', 'people', { ...body, ...scopeOf(String(scope ?? '')) }, { aliases: SCOPE_ALIASES, done: (b) => (invite = { ...b.link, url: location.origin + b.link.path, name: b.person.name }) })
   })
   const person = data.people.find((p) => p.id === editing.person)
   const editForms = person
@@ -349,7 +372,7 @@ function peopleSection() {
         }),
       ]
     : []
-  return section('admin-people', t('admin.people'), [data.people.length ? list : empty(), inviteNode(), ...editForms, scopeOptions().length ? inviteForm : null])
+  return section('admin-people', t('admin.people'), [data.people.length ? list : empty(), inviteNode(), lineCodeNode(), ...editForms, scopeOptions().length ? inviteForm : null])
 }
 
 function overridesSection() {
@@ -409,6 +432,8 @@ function draw(keep = true, reset) {
 async function load(reset) {
   const state = $('admin-state')
   if (!session.token) return showState('admin.signin')
+  const c = await request('GET', '/console/config')
+  if (c.ok && typeof c.body.alertsApi === 'string') alertsApi = c.body.alertsApi
   const r = await request('GET', `${API}overview`, { auth: true })
   if (!r.ok) return showState(r.status === 401 ? 'admin.signin' : r.error ?? 'err.server')
   data = r.body
