@@ -1,6 +1,6 @@
 /**
  * Issue 14, administration without JSON: the console's admin API (console/admin.ts) on the
- * running system (broker, alerts, console; SQLite). Two cooperatives: A (a-01) and B (b-01);
+ * running system (broker, alerts, console), on SQLite and on PostgreSQL. Two cooperatives: A (a-01) and B (b-01);
  * lead-a leads A, farmer-a farms a-01, tech-b is B's technician, admin holds every farm.
  * A lead of A adds a farm in A, registers a device that logs in to the broker with the password
  * the answer carried (within a second), invites a farmer who signs in with the link, and sets a
@@ -12,6 +12,7 @@ import { connectAsync } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Actor } from '../registry/index.js'
 import { type TestApp, startTestApp } from './helpers/app.js'
+import { DIALECTS, registryStores } from './helpers/registry.js'
 
 const TOKEN = 'installation-token-for-the-admin-test'
 const SYSTEM: Actor = { who: 'test', how: 'system' }
@@ -23,6 +24,9 @@ const PEOPLE: Record<string, { role: string; farmId?: string; cooperativeId?: st
   admin: { role: 'admin' },
 }
 type Who = keyof typeof PEOPLE | 'token' | 'invited'
+
+const stores = registryStores()
+afterAll(() => stores.close())
 
 let app: TestApp
 let base: string
@@ -44,29 +48,30 @@ async function call(who: Who, method: string, path: string, body?: unknown): Pro
 const auditCount = async () => (await app.registry.audit.list({ limit: 100_000 })).length
 const fields = (a: Answer) => (a.json.issues ?? []).map((i) => i.field).sort()
 
-beforeAll(async () => {
-  app = await startTestApp(['broker', 'alerts', 'console'], { ALERTS_API_TOKEN: TOKEN, ALERTS_DIGEST_CRON: 'off', ALERTS_REMINDER_CRON: 'off' })
-  base = `http://127.0.0.1:${app.httpPort}`
-  const r = app.registry
-  for (const c of ['coop-a', 'coop-b']) expect(await r.cooperatives.add({ id: c, nameTh: `สหกรณ์ ${c}` }, SYSTEM)).toMatchObject({ ok: true })
-  expect(await r.farms.add({ id: 'a-01', cooperativeId: 'coop-a', nameTh: 'สวน เอ' }, SYSTEM)).toMatchObject({ ok: true })
-  expect(await r.farms.add({ id: 'b-01', cooperativeId: 'coop-b', nameTh: 'สวน บี' }, SYSTEM)).toMatchObject({ ok: true })
-  await app.accounts.addDevice({ farm: 'b-01', kind: 'pump', device: 'b-01-pump' })
-  for (const [id, m] of Object.entries(PEOPLE)) {
-    expect(await r.people.add({ id, name: `คุณ ${id}`, phone: '0812345678' }, SYSTEM)).toMatchObject({ ok: true })
-    expect(await r.memberships.add({ personId: id, ...m }, SYSTEM)).toMatchObject({ ok: true })
-    expect(await r.sessions.setPassword(id, PASSWORD, SYSTEM)).toMatchObject({ ok: true })
-    const res = await fetch(`${base}/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ person: id, password: PASSWORD }) })
-    expect(res.status).toBe(200)
-    tokens[id] = ((await res.json()) as { token: string }).token
-  }
-}, 30_000)
+describe.each(DIALECTS)('console administration on %s', (dialect) => {
+  beforeAll(async () => {
+    const at = await stores.fresh(dialect)
+    app = await startTestApp(['broker', 'alerts', 'console'], { ...at.env, ALERTS_API_TOKEN: TOKEN, ALERTS_DIGEST_CRON: 'off', ALERTS_REMINDER_CRON: 'off' })
+    base = `http://127.0.0.1:${app.httpPort}`
+    const r = app.registry
+    for (const c of ['coop-a', 'coop-b']) expect(await r.cooperatives.add({ id: c, nameTh: `สหกรณ์ ${c}` }, SYSTEM)).toMatchObject({ ok: true })
+    expect(await r.farms.add({ id: 'a-01', cooperativeId: 'coop-a', nameTh: 'สวน เอ' }, SYSTEM)).toMatchObject({ ok: true })
+    expect(await r.farms.add({ id: 'b-01', cooperativeId: 'coop-b', nameTh: 'สวน บี' }, SYSTEM)).toMatchObject({ ok: true })
+    await app.accounts.addDevice({ farm: 'b-01', kind: 'pump', device: 'b-01-pump' })
+    for (const [id, m] of Object.entries(PEOPLE)) {
+      expect(await r.people.add({ id, name: `คุณ ${id}`, phone: '0812345678' }, SYSTEM)).toMatchObject({ ok: true })
+      expect(await r.memberships.add({ personId: id, ...m }, SYSTEM)).toMatchObject({ ok: true })
+      expect(await r.sessions.setPassword(id, PASSWORD, SYSTEM)).toMatchObject({ ok: true })
+      const res = await fetch(`${base}/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ person: id, password: PASSWORD }) })
+      expect(res.status).toBe(200)
+      tokens[id] = ((await res.json()) as { token: string }).token
+    }
+  }, 40_000)
 
-afterAll(async () => {
-  await app?.stop()
-})
+  afterAll(async () => {
+    await app?.stop()
+  })
 
-describe('console administration', () => {
   it('needs a sign-in', async () => {
     expect((await fetch(`${base}/console/api/admin/overview`)).status).toBe(401)
     expect((await fetch(`${base}/console/api/admin/farms`, { method: 'POST', body: '{}' })).status).toBe(401)
