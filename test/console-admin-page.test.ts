@@ -134,6 +134,17 @@ describe('administration page', () => {
     expect(await page.inputValue('#farm-form-id')).toBe('')
     expect(await app.registry.farms.get('a-05')).toMatchObject({ cooperativeId: 'coop-a', nameTh: 'สวนป้าแดง', latDeg: 9.9, equipment: { pvArrayWp: 2000 } })
     expect((await app.registry.audit.list({ target: 'farm:a-05' })).map((e) => [e.who, e.how])).toEqual([['lead-a', 'console']])
+
+    // Edit: the form starts from what is stored; a cleared box clears the value.
+    await page.locator('[data-farm-row="a-05"] button').click()
+    expect(await page.inputValue('#farm-form-latDeg')).toBe('9.9')
+    expect(await page.getAttribute('#farm-form-id', 'readonly')).toBe('')
+    await page.fill('#farm-form-nameEn', 'Auntie Daeng')
+    await page.fill('#farm-form-equipment-pvArrayWp', '')
+    await page.check('#farm-form-training')
+    await page.locator('#farm-form button[type="submit"]').click()
+    await page.locator('[data-farm-row="a-05"] .badge.training').waitFor()
+    expect(await app.registry.farms.get('a-05')).toMatchObject({ nameEn: 'Auntie Daeng', training: true, latDeg: 9.9, equipment: { pvArrayWp: null } })
   })
 
   it('registers a device on the new farm: its password is shown once and logs in to the broker', async () => {

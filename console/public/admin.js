@@ -54,10 +54,14 @@ const labelOf = (field) => {
 const f = (name, extra = {}) => ({ name, label: t(`admin.f.${name}`), ...extra })
 const num = (name) => f(name, { type: 'number' })
 const farmOptions = () => data.farms.map((x) => ({ value: x.id, label: x.id, id: true }))
-const coopOptions = () => [
-  ...(data.me.admin ? [{ value: '', label: t('admin.farm.noCoop') }] : []),
-  ...data.cooperatives.map((c) => ({ value: c.id, label: c.id, id: true })),
-]
+/** The cooperatives a farm may be put in; the edited farm's own stays choosable (a lead of that one farm only). */
+const coopOptions = () => {
+  const own = data.farms.find((x) => x.id === editing.farm)?.cooperativeId ?? null
+  const ids = data.cooperatives.map((c) => c.id)
+  if (own !== null && !ids.includes(own)) ids.unshift(own)
+  const none = data.me.admin || (editing.farm !== null && own === null)
+  return [...(none ? [{ value: '', label: t('admin.farm.noCoop') }] : []), ...ids.map((id) => ({ value: id, label: id, id: true }))]
+}
 const scopeOptions = () => [
   ...data.farms.map((x) => ({ value: `farm:${x.id}`, label: x.id, group: t('admin.scope.farms'), id: true })),
   ...data.cooperatives.map((c) => ({ value: `coop:${c.id}`, label: c.id, group: t('admin.scope.coops'), id: true })),
@@ -273,7 +277,9 @@ function farmsSection() {
   )
   const idBox = /** @type {HTMLInputElement | null} */ (form.querySelector('[name="id"]'))
   if (edit && idBox) idBox.readOnly = true
-  return section('admin-farms', t('admin.farms'), [data.farms.length ? list : empty(), form])
+  // Adding needs a cooperative one leads (or the admin role); editing, `manage` on the farm.
+  const mayAdd = data.me.admin || data.cooperatives.length > 0
+  return section('admin-farms', t('admin.farms'), [data.farms.length ? list : empty(), edit || mayAdd ? form : null])
 }
 
 function devicesSection() {
