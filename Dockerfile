@@ -19,7 +19,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY . .
 RUN node bin/suanyang.js help > /dev/null
 # DATA_DIR holds the spool and the broker accounts: owned by the unprivileged user, and a volume.
-RUN mkdir -p /data && chown node:node /data
+# /dashboards: where `suanyang dashboards` writes for Grafana (a fresh volume takes this owner).
+RUN mkdir -p /data /dashboards && chown node:node /data /dashboards
 USER node
 VOLUME ["/data"]
 EXPOSE 1883 8083 8080

@@ -185,7 +185,8 @@ export function apiHandler(deps: ApiDeps) {
         // Delivery results name phone numbers: for those who maintain the farm.
         const alertId = url.searchParams.get('alert')
         const items = Object.values(engine.state.outbox).filter((i) => (!alertId || i.alertId === alertId) && auth.decide(principal, 'maintain', i.farm).ok)
-        return sendJson(res, 200, { items: items.map(({ line: _line, ...rest }) => rest) })
+        // A sign-in link is a credential: its words are nobody else's to read.
+        return sendJson(res, 200, { items: items.map(({ line: _line, ...rest }) => (rest.purpose === 'sign-in' ? { ...rest, sms: '(sign-in link)' } : rest)) })
       }
       default:
         throw new HttpError(404, `no route ${route}`)

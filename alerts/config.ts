@@ -38,6 +38,9 @@ export const AlertsEnv = z
     LINE_WEBHOOK_MAX_AGE_MS: positiveInt(DEFAULT_MAX_EVENT_AGE_MS),
     /** How long a link code (`suanyang alerts link-code`) stays valid. */
     LINE_LINK_CODE_TTL_MS: positiveInt(DEFAULT_LINK_CODE_TTL_MS),
+    /** The console as people's phones reach it, for sign-in links sent by LINE or SMS (never the request's Host). Default: this machine's LAN address. */
+    CONSOLE_PUBLIC_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
+    SIGN_IN_LINK_TTL_HOURS: positiveInt(24),
     SMS_PROVIDER: z.enum(['none', 'thaibulksms', 'twilio']).default('none'),
     /** Registered sender name: at most 11 characters, A-Z and 0-9 (notifications.md 2.2). */
     SMS_SENDER: z.preprocess((v) => (v === '' ? undefined : v), z.string().regex(/^[A-Za-z0-9]{1,11}$/).optional()),

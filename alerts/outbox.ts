@@ -5,7 +5,8 @@
  */
 import type { ChannelName } from './routing.js'
 
-export type Purpose = 'fire' | 'escalate' | 'resolve' | 'flapping' | 'digest' | 'reminder'
+/** `sign-in`: a one-time sign-in link the person asked for (alerts/sign-in.ts); its text is a credential. */
+export type Purpose = 'fire' | 'escalate' | 'resolve' | 'flapping' | 'digest' | 'reminder' | 'sign-in'
 
 /** `refused`: the last-step check (alerts/guard.ts) found the recipient may not receive it; never sent. */
 export type OutboxStatus = 'queued' | 'in_flight' | 'sent' | 'failed' | 'uncertain' | 'cancelled' | 'fallback' | 'refused'

@@ -6,8 +6,11 @@
  * Asia/Bangkok; HTTP routes: the LINE webhook and the technician API.
  */
 import { randomUUID } from 'node:crypto'
+import { networkInterfaces } from 'node:os'
+import { z } from 'zod'
 import cron, { type ScheduledTask } from 'node-cron'
 import { heldTooLong } from '../runtime/health.js'
+import { ID_PATTERN } from '../contracts/names.js'
 import { HttpError, readBody, sendJson } from '../runtime/http.js'
 import { defineService, type ServiceContext } from '../runtime/service.js'
 import { API_PREFIX, apiHandler } from './api.js'
@@ -23,6 +26,7 @@ import { LineClient } from './notifiers/line.js'
 import { type SmsProvider, ThaiBulkSms, TwilioSms } from './notifiers/sms.js'
 import { recoverInFlight } from './outbox.js'
 import type { MaintenanceRecord } from './state.js'
+import { SignInLinks } from './sign-in.js'
 import { StateStore } from './store.js'
 import { handleEvents, verifySignature, WebhookBody, type WebhookOutcome } from './webhook.js'
 
@@ -99,6 +103,13 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     onRefused: (_item, decision) => refusedSends.inc({ reason: decision.reason }),
     onDone: (item) => {
       sent.inc({ channel: item.channel, status: item.status })
+      // A sign-in link is a credential: once delivered (or given up), its words are not kept.
+      const kept = engine.state.outbox[item.key]
+      if (item.purpose === 'sign-in' && kept) {
+        const { line: _line, ...rest } = kept
+        engine.state.outbox[item.key] = { ...rest, sms: '(sign-in link: not kept)' }
+        engine.markDirty()
+      }
       const alert = item.alertId ? engine.find(item.alertId) : undefined
       if (alert && item.status === 'sent') {
         history.write([alertPoint({ type: 'notify', alert, atMs: item.doneMs ?? ctx.now(), contactId: item.contactId, channel: item.channel })])
@@ -230,6 +241,25 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     now: () => ctx.now(),
     commit,
   })
+  // Public: "send me a sign-in link" (the console's sign-in form). Always 202: it never says whether the id exists.
+  const signInLinks = new SignInLinks({
+    engine,
+    registry: ctx.registry,
+    consoleUrl: config.CONSOLE_PUBLIC_URL ?? `http://${lanAddress()}:${ctx.common.HTTP_PORT}/console/`,
+    ttlMs: config.SIGN_IN_LINK_TTL_HOURS * 3_600_000,
+  })
+  ctx.http.add('POST', '/alerts/sign-in-link', async (req, res) => {
+    let person: string
+    try {
+      person = SignInLinkBody.parse(JSON.parse((await readBody(req, 1024)).toString('utf8'))).person
+    } catch (err) {
+      throw err instanceof HttpError ? err : new HttpError(400, 'body: {"person": "<sign-in id>"}')
+    }
+    const { outcome, effects } = await signInLinks.send(person, ctx.now())
+    log.info({ person, outcome }, 'sign-in link asked for')
+    await commit(effects)
+    sendJson(res, 202, { ok: true })
+  })
   ctx.http.add('GET', `${API_PREFIX}*`, api)
   ctx.http.add('POST', `${API_PREFIX}*`, api)
 
@@ -278,3 +308,13 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
 }
 
 export const alertsService = defineService({ name: 'alerts', env: AlertsEnv, start })
+
+const SignInLinkBody = z.strictObject({ person: z.string().regex(ID_PATTERN) })
+
+/** The first non-internal IPv4: how a phone on the farm LAN reaches this machine. */
+function lanAddress(): string {
+  const v4 = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)
+  return v4?.address ?? '127.0.0.1'
+}

@@ -59,6 +59,8 @@ export const brokerService = defineService({
     const hooks = installHooks(broker, { config, accounts: ctx.accounts, log, metrics: m, deadLetters, now: ctx.now })
     const internals = broker as unknown as AedesInternals
     const stopRevoking = closeRevokedSessions(broker, { accounts: ctx.accounts, identities: hooks.identities, log, metrics: m })
+    // People's broker accounts follow their roles here too, where they are enforced (issue 14).
+    ctx.auth.follow()
     storage.queue?.knowConnected((clientId) => internals.clients[clientId]?.connected === true)
 
     // Counted from Aedes' own client table when scraped: always consistent, O(clients) per scrape.

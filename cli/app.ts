@@ -18,6 +18,7 @@ import { ReadingHub } from '../runtime/hub.js'
 import type { Logger } from '../runtime/logger.js'
 import { Metrics } from '../runtime/metrics.js'
 import { SERVICE_NAMES, type Service, type ServiceContext, type ServiceModule, type ServiceName } from '../runtime/service.js'
+import { type DashboardKeeper, DashboardsEnv, keepDashboards } from './dashboards.js'
 import { importOnFirstStart } from './import.js'
 
 const LOADERS: Record<ServiceName, () => Promise<ServiceModule>> = {
@@ -53,12 +54,10 @@ export async function loadModules(names: readonly ServiceName[]): Promise<Servic
 export async function startApp(names: readonly ServiceName[], opts: AppOptions): Promise<App> {
   const modules = await loadModules(names)
   // Every variable of every selected service is checked before anything starts.
-  const [common, registryConfig, authConfig, ...configs] = loadAll([CommonEnv, RegistryEnv, AuthEnv, ...modules.map((m) => m.env)] as readonly z.ZodType[], opts.env) as [
-    z.output<typeof CommonEnv>,
-    z.output<typeof RegistryEnv>,
-    z.output<typeof AuthEnv>,
-    ...unknown[],
-  ]
+  const [common, registryConfig, authConfig, dashboardsConfig, ...configs] = loadAll(
+    [CommonEnv, RegistryEnv, AuthEnv, DashboardsEnv, ...modules.map((m) => m.env)] as readonly z.ZodType[],
+    opts.env,
+  ) as [z.output<typeof CommonEnv>, z.output<typeof RegistryEnv>, z.output<typeof AuthEnv>, z.output<typeof DashboardsEnv>, ...unknown[]]
   const now = opts.now ?? Date.now
   const metrics = new Metrics()
   const hub = new ReadingHub(opts.log)
@@ -70,9 +69,18 @@ export async function startApp(names: readonly ServiceName[], opts: AppOptions):
     onIdleError: (err) => opts.log.warn({ err }, 'an idle registry connection failed'),
   })
   let accounts: AccountStore
+  let dashboards: DashboardKeeper | undefined
   try {
     await importOnFirstStart(registry, common.DATA_DIR, opts.env, opts.log)
     accounts = await openAccountStore(registry, { dataDir: common.DATA_DIR })
+    // The Grafana dashboards per cooperative, rewritten when the registry changes (DASHBOARDS_DIR).
+    if (dashboardsConfig.DASHBOARDS_DIR !== undefined) {
+      const log = opts.log.child({ svc: 'dashboards' })
+      dashboards = await keepDashboards(registry, dashboardsConfig.DASHBOARDS_DIR, {
+        wrote: (r) => log.info({ dir: dashboardsConfig.DASHBOARDS_DIR, folders: r.folders.length, written: r.written.length, removed: r.removed.length }, 'dashboards written'),
+        failed: (err) => log.error({ err }, 'dashboards not written'),
+      })
+    }
   } catch (err) {
     await registry.close()
     throw err
@@ -120,6 +128,7 @@ export async function startApp(names: readonly ServiceName[], opts: AppOptions):
     running.length = 0
     await http.close()
     auth.close()
+    await dashboards?.close()
     await registry.close()
   }
   try {

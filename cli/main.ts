@@ -27,9 +27,14 @@ Commands:
                                          (run again: brings in only what changed since)
   farm add|edit|list|remove              the registry's farms (suanyang farm --help)
   person add|edit|list|remove            the registry's people and their roles (suanyang person --help)
+  person password|sign-in-link|sign-out  a person's own sign-in
+  cooperative add|edit|list|remove       cooperatives (their farms: farm edit --cooperative C)
+  override set|list|remove               an alert rule's settings for a farm or a device
   deadletter count|list|show <id> [--json]
                                          inspect rejected messages kept under DATA_DIR/deadletter
   schema [--out DIR]                     write the device contract as JSON Schema (default ./schema)
+  dashboards --out DIR [--watch]         write the Grafana dashboards per cooperative from the registry
+                                         (--watch: rewrite them whenever it changes)
   alerts list|show|ack|resolve|maintenance|cmd|link-code
                                          technician actions on alerts and pumps (suanyang alerts --help)
   sim [options]                          run the firmware simulator alone (suanyang sim --help)
@@ -73,8 +78,14 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return (await import('./farm.js')).farmCommand(rest, io)
     case 'person':
       return (await import('./person.js')).personCommand(rest, io)
+    case 'cooperative':
+      return (await import('./cooperative.js')).cooperativeCommand(rest, io)
+    case 'override':
+      return (await import('./override.js')).overrideCommand(rest, io)
     case 'schema':
       return schemaCommand(rest, io)
+    case 'dashboards':
+      return (await import('./dashboards.js')).dashboardsCommand(rest, io)
     case 'alerts':
       return (await import('../alerts/cli.js')).alertsCommand(rest, io)
     case 'sim': {

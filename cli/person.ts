@@ -5,9 +5,11 @@
  * link to open on their phone (send it by LINE or SMS), or the end of every session they hold.
  */
 import { readFile } from 'node:fs/promises'
+import { issuePersonAccount } from '../runtime/auth.js'
 import { newSecret } from '../runtime/secrets.js'
+import { personUsername } from '../registry/repos/sessions.js'
 import { lanAddress } from './device.js'
-import type { Failure, Locale, Membership, Person, Repositories, Result } from '../registry/index.js'
+import type { Failure, Locale, Membership, Person, Registry, Repositories, Result } from '../registry/index.js'
 import { PERSON_ROLES } from '../registry/schemas.js'
 import { type CommandIo, commonConfig, fail } from './io.js'
 import { actorOf, fieldsFrom, openCliRegistry, type OptionSpec, optionNames, parseCommand, printFailure, stringOptions } from './registry-io.js'
@@ -28,6 +30,7 @@ const USAGE = `Usage:
   suanyang person password --id P (--generate | --password-file FILE|-) [--json]
   suanyang person sign-in-link --id P [--hours H] [--url CONSOLE_URL] [--json]
   suanyang person sign-out --id P [--json]
+  suanyang person mqtt --id P [--operator] [--remove] [--json]   their own broker login, shown once
 Options: --locale th|en --line U<32 hex> --phone 0812345678 --quiet HH:MM-HH:MM (empty clears)
 Roles: ${PERSON_ROLES.join(', ')}; SCOPE: --farm F (repeatable) | --cooperative C | --all-farms
 Common: --by NAME (for the audit log; default: your login) --lang th|en (default: from LANG)
@@ -43,7 +46,7 @@ const TEXT = {
     scope: 'give one of --farm, --cooperative or --all-farms', all: 'every farm',
   },
 } as const
-const SIGN_IN_ACTIONS = ['password', 'sign-in-link', 'sign-out'] as const
+const SIGN_IN_ACTIONS = ['password', 'sign-in-link', 'sign-out', 'mqtt'] as const
 type SignInAction = (typeof SIGN_IN_ACTIONS)[number]
 
 /** A password from a file or stdin (`-`): its first line, so `echo pw >file` works. */
@@ -63,15 +66,29 @@ async function readPassword(path: string): Promise<string> {
 }
 
 async function signInCommand(
-  registry: Repositories,
+  registry: Registry,
   action: SignInAction,
   id: string,
-  values: { generate: boolean; 'password-file'?: string | undefined; hours?: string | undefined; url?: string | undefined; json?: boolean | undefined },
+  values: { generate: boolean; operator: boolean; remove: boolean; 'password-file'?: string | undefined; hours?: string | undefined; url?: string | undefined; json?: boolean | undefined },
   io: CommandIo,
   actor: ReturnType<typeof actorOf>,
 ): Promise<number> {
   const print = (text: string, record: unknown) => io.stdout.write(values.json ? `${JSON.stringify(record)}\n` : `${text}\n`)
   const refused = (issues: Array<{ field: string; th: string; en: string }>, code: number) => fail(io, issues.map((i) => `${i.field}: ${i.en} / ${i.th}`).join('\n'), code)
+  if (action === 'mqtt') {
+    const role = values.operator ? 'operator' : 'viewer'
+    if (values.remove) {
+      const gone = await registry.sessions.removePersonAccount(id, personUsername(id, role), actor)
+      if (!gone) return fail(io, `${id} has no ${role} login`, 1)
+      print(`${id}: ${role} login removed`, { person: id, removed: personUsername(id, role) })
+      return 0
+    }
+    const made = await issuePersonAccount(registry, id, role, { who: actor.who, how: 'cli' })
+    if ('error' in made) return fail(io, made.error, made.notFound ? 1 : 2)
+    // Shown once: only its hash is kept. Its farms follow the person's roles from now on.
+    print(`username: ${made.username}\npassword: ${made.password}\nfarms: ${made.farms.join(', ') || '(none yet)'}`, { person: id, role, ...made })
+    return 0
+  }
   if (action === 'sign-out') {
     const n = await registry.sessions.endAll(id, actor)
     print(`${id}: ${n} session(s) ended`, { person: id, ended: n })
@@ -126,6 +143,8 @@ export async function personCommand(args: string[], io: CommandIo): Promise<numb
     'password-file': { type: 'string' },
     hours: { type: 'string' },
     url: { type: 'string' },
+    operator: { type: 'boolean', default: false },
+    remove: { type: 'boolean', default: false },
     role: { type: 'string' },
     revoke: { type: 'string' },
     farm: { type: 'string', multiple: true },

@@ -12,7 +12,7 @@ import { InfluxQL } from './grafana-influx.js'
 import { DASHBOARD_TIME, select } from './influxql.js'
 import { column, deviceTable, timeseries } from './panels.js'
 import { alert, maintenance, openAlertList, picked } from './queries.js'
-import { UIDS } from './uids.js'
+import { EVERY_FARM, type Scope } from './scope.js'
 
 /** Rows in a log table: enough for a month of a small fleet, bounded for the browser. */
 const LOG_ROWS = 500
@@ -90,9 +90,9 @@ function firedPerDayPanel() {
     .height(10)
 }
 
-export function alertsDashboard(): Dashboard {
-  return dashboard(UIDS.alerts, bi('Alerts and maintenance', 'การแจ้งเตือนและการซ่อมบำรุง'), { from: 'now-30d', refresh: '1m' })
-    .withVariable(farmVariable({ multi: true }))
+export function alertsDashboard(scope: Scope = EVERY_FARM): Dashboard {
+  return dashboard(scope, 'alerts', bi('Alerts and maintenance', 'การแจ้งเตือนและการซ่อมบำรุง'), { from: 'now-30d', refresh: '1m' })
+    .withVariable(farmVariable({ multi: true }, scope))
     .withVariable(deviceVariable([]))
     .withPanel(
       alertColumns(deviceTable(bi('Open alerts', 'การแจ้งเตือนที่ยังเปิดอยู่'), [{ refId: 'A', query: openAlertList() }]))

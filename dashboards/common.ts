@@ -8,6 +8,7 @@ import {
   DashboardLinkBuilder,
   DashboardLinkType,
   MappingType,
+  CustomVariableBuilder,
   QueryVariableBuilder,
   ThresholdsConfigBuilder,
   ThresholdsMode,
@@ -21,18 +22,24 @@ import { DEFAULT_SOIL, FARM_TIMEZONE } from './farms.js'
 import { DATASOURCE } from './grafana-influx.js'
 import { from, showTagValues } from './influxql.js'
 import type { Measurement } from './schema.js'
+import { customValues, readCustomValues } from './custom-variable.js'
+import { type DashboardKey, EVERY_FARM, type Scope } from './scope.js'
 
 /** Titles in English with Thai alongside, for technicians who read either. */
 export const bi = (en: string, th: string): string => `${en} · ${th}`
 
-/** Tag on every dashboard: the dashboard links list them all. */
-export const TAG = 'suanyang'
+export { TAG } from './scope.js'
 
 export const VAR_FARM = 'farm'
 export const VAR_DEVICE = 'device'
 
-/** The farm picker. Fleet views take several farms; a farm's views take one. */
-export function farmVariable(options: { multi: boolean }): QueryVariableBuilder {
+/**
+ * The farm picker. Fleet views take several farms; a farm's views take one. A scope with its
+ * own farms gets a fixed list (ids as values, names shown; All is that list, never `.*`) and
+ * refuses values typed into the URL; otherwise every farm InfluxDB has seen.
+ */
+export function farmVariable(options: { multi: boolean }, scope: Scope = EVERY_FARM): QueryVariableBuilder | CustomVariableBuilder {
+  if (scope.farms !== undefined) return farmChoices(options, scope.farms)
   const query = showTagValues({ from: ['pump'], key: 'farm' })
   return new QueryVariableBuilder(VAR_FARM)
     .label(bi('Farm', 'ฟาร์ม'))
@@ -43,6 +50,22 @@ export function farmVariable(options: { multi: boolean }): QueryVariableBuilder 
     .sort(VariableSort.AlphabeticalAsc)
     .multi(options.multi)
     .includeAll(options.multi)
+}
+
+function farmChoices(options: { multi: boolean }, farms: NonNullable<Scope['farms']>): CustomVariableBuilder {
+  const query = customValues(farms.map((f) => ({ text: f.text, value: f.id })))
+  // The options as Grafana will read them back from the query.
+  const choices = readCustomValues(query)
+  const first = choices[0] ?? { text: '', value: '' }
+  const current = options.multi ? { text: ['All'], value: ['$__all'] } : first
+  return new CustomVariableBuilder(VAR_FARM)
+    .label(bi('Farm', 'ฟาร์ม'))
+    .values(query)
+    .options([...(options.multi ? [{ text: 'All', value: '$__all', selected: true }] : []), ...choices.map((c) => ({ ...c, selected: !options.multi && c === first }))])
+    .current(current)
+    .multi(options.multi)
+    .includeAll(options.multi)
+    .allowCustomValue(false)
 }
 
 /** The device picker, narrowed to the chosen farm(s) and to the measurements the view shows. */
@@ -59,11 +82,11 @@ export function deviceVariable(measurements: readonly Measurement[]): QueryVaria
     .includeAll(true)
 }
 
-/** The frame of every dashboard: stable uid, farm time zone, shared crosshair, links to the others. */
-export function dashboard(uid: string, title: string, options: { from: string; refresh: string }): DashboardBuilder {
-  return new DashboardBuilder(title)
-    .uid(uid)
-    .tags([TAG])
+/** The frame of every dashboard: stable uid, farm time zone, shared crosshair, links to the others of its set. */
+export function dashboard(scope: Scope, key: DashboardKey, title: string, options: { from: string; refresh: string }): DashboardBuilder {
+  return new DashboardBuilder(title + scope.titleSuffix)
+    .uid(scope.uids[key])
+    .tags([...scope.tags])
     .timezone(FARM_TIMEZONE)
     .time({ from: options.from, to: 'now' })
     .refresh(options.refresh)
@@ -72,7 +95,7 @@ export function dashboard(uid: string, title: string, options: { from: string; r
     .link(
       new DashboardLinkBuilder(bi('Dashboards', 'แดชบอร์ด'))
         .type(DashboardLinkType.Dashboards)
-        .tags([TAG])
+        .tags([...scope.linkTags])
         .asDropdown(true)
         .includeVars(true)
         .keepTime(true),

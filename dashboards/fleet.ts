@@ -25,7 +25,7 @@ import { DATASOURCE, InfluxQL } from './grafana-influx.js'
 import { DASHBOARD_TIME, select, subquery } from './influxql.js'
 import { column, deviceTable, joinRows, stat } from './panels.js'
 import { latest, openAlertCount, picked, pump, pumpsInState, pumpToday, status, TODAY } from './queries.js'
-import { UIDS } from './uids.js'
+import { EVERY_FARM, type Scope } from './scope.js'
 
 /** A pump silent for longer than this is not on the fleet table any more. */
 const FLEET_LOOKBACK = '30d'
@@ -63,9 +63,9 @@ const withUnit = (unit: string, decimals: number) => [
   { id: 'decimals', value: decimals },
 ]
 
-function pumpTable() {
+function pumpTable(scope: Scope) {
   const refIds = ['A', 'B', 'C', 'D', 'E']
-  const pumpLink = `/d/${UIDS.pump}?var-farm=\${__data.fields.farm}&var-device=\${__data.fields.device}&\${__url_time_range}`
+  const pumpLink = `/d/${scope.uids.pump}?var-farm=\${__data.fields.farm}&var-device=\${__data.fields.device}&\${__url_time_range}`
   return deviceTable(bi('Pumps, what needs a visit first', 'ปั๊ม เรียงตามความเร่งด่วน'), [
     { refId: 'A', query: lastPerDevice('state') }, // its time is the last reading: "last seen"
     { refId: 'B', query: lastPerDevice('fault') },
@@ -111,8 +111,8 @@ function pumpTable() {
     .span(16)
 }
 
-function farmMap() {
-  const centre = mapCentre()
+function farmMap(scope: Scope) {
+  const centre = scope.centre ?? mapCentre()
   return new GeomapPanel()
     .title(bi('Farms', 'แผนที่ฟาร์ม'))
     .datasource(DATASOURCE)
@@ -168,9 +168,9 @@ function stateTimeline() {
     .span(24)
 }
 
-export function fleetDashboard(): Dashboard {
-  return dashboard(UIDS.fleet, bi('Fleet', 'ภาพรวมปั๊มทุกฟาร์ม'), { from: 'now-24h', refresh: '1m' })
-    .withVariable(farmVariable({ multi: true }))
+export function fleetDashboard(scope: Scope = EVERY_FARM): Dashboard {
+  return dashboard(scope, 'fleet', bi('Fleet', 'ภาพรวมปั๊มทุกฟาร์ม'), { from: 'now-24h', refresh: '1m' })
+    .withVariable(farmVariable({ multi: true }, scope))
     // Every device, so the open-alert counts include soil probes and water banks.
     .withVariable(deviceVariable([]))
     .withPanel(
@@ -203,8 +203,8 @@ export function fleetDashboard(): Dashboard {
         .span(6)
         .height(5),
     )
-    .withPanel(pumpTable())
-    .withPanel(farmMap())
+    .withPanel(pumpTable(scope))
+    .withPanel(farmMap(scope))
     .withPanel(stateTimeline())
     .build()
 }

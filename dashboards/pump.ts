@@ -14,7 +14,7 @@ import { DATASOURCE, InfluxAnnotation, InfluxQL } from './grafana-influx.js'
 import { type Column, DASHBOARD_TIME, recent, select, subquery } from './influxql.js'
 import { dashed, deviceAlias, stat, timeseries, twoAxes } from './panels.js'
 import { alert, maintenance, perDevice, picked, pump, pumpMean as mean } from './queries.js'
-import { UIDS } from './uids.js'
+import { EVERY_FARM, type Scope } from './scope.js'
 
 /** Days in the rolling baseline of litres per Wh (the fault table of reference/domain.md uses 14 for alerts). */
 const BASELINE_DAYS = 7
@@ -81,7 +81,7 @@ const annotations = [
   }),
 ]
 
-export function pumpDashboard(): Dashboard {
+export function pumpDashboard(scope: Scope = EVERY_FARM): Dashboard {
   const panels = [
     twoAxes(
       bi('PV power and sunlight', 'กำลังไฟจากแผงและความเข้มแสง'),
@@ -128,8 +128,8 @@ export function pumpDashboard(): Dashboard {
       .fillOpacity(60)
       .min(0),
   ]
-  const builder = dashboard(UIDS.pump, bi('Pump', 'ปั๊มน้ำ'), { from: 'now-7d', refresh: '1m' })
-    .withVariable(farmVariable({ multi: false }))
+  const builder = dashboard(scope, 'pump', bi('Pump', 'ปั๊มน้ำ'), { from: 'now-7d', refresh: '1m' })
+    .withVariable(farmVariable({ multi: false }, scope))
     .withVariable(deviceVariable(['pump']))
     .annotations(annotations)
     .withPanel(

@@ -7,6 +7,7 @@ import { alertsDashboard } from './alerts.js'
 import { fleetDashboard } from './fleet.js'
 import { gazetteer } from './gazetteer.js'
 import { pumpDashboard } from './pump.js'
+import type { Scope } from './scope.js'
 import { waterSoilDashboard } from './water-soil.js'
 import { workshopDashboard } from './workshop.js'
 
@@ -14,7 +15,8 @@ import { workshopDashboard } from './workshop.js'
 export const DASHBOARD_DIR = 'dashboards/provisioning/dashboards'
 export const GAZETTEER_FILE = 'dashboards/provisioning/gazetteer/suanyang-farms.json'
 
-export const DASHBOARDS: Readonly<Record<string, () => Dashboard>> = {
+/** File name to builder; without a scope, the committed set for every farm. */
+export const DASHBOARDS: Readonly<Record<string, (scope?: Scope) => Dashboard>> = {
   fleet: fleetDashboard,
   pump: pumpDashboard,
   'water-soil': waterSoilDashboard,
@@ -23,7 +25,7 @@ export const DASHBOARDS: Readonly<Record<string, () => Dashboard>> = {
 }
 
 /** Stable panel ids (the SDK leaves them out; Grafana's links and repeats need them). */
-function numberPanels(dashboard: Dashboard): Dashboard {
+export function numberPanels(dashboard: Dashboard): Dashboard {
   let next = 1
   const number = (panel: Panel | RowPanel): Panel | RowPanel => {
     const numbered = { ...panel, id: panel.id ?? next++ }

@@ -12,7 +12,7 @@ import { InfluxQL } from './grafana-influx.js'
 import { deviceAlias, timeseries } from './panels.js'
 import type { Column, Source } from './influxql.js'
 import { perDevice, pumpMean, soil, waterbank } from './queries.js'
-import { UIDS } from './uids.js'
+import { EVERY_FARM, type Scope } from './scope.js'
 
 /** Sensors on batteries report every 15 min or so: bridge those gaps, not an hour of silence. */
 const SENSOR_GAP_MS = 60 * 60_000
@@ -32,9 +32,9 @@ function sensors(title: string, unit: string, axis: string, queries: ReadonlyArr
 /** The per-device series of a sensor field (no fill: sensors report every 10 to 15 minutes). */
 const sparse = <X extends 'soil' | 'waterbank'>(source: Source<X>, column: Column) => perDevice(source, column, { fill: 'none' })
 
-export function waterSoilDashboard(): Dashboard {
-  return dashboard(UIDS.waterSoil, bi('Water and soil', 'น้ำและความชื้นดิน'), { from: 'now-7d', refresh: '1m' })
-    .withVariable(farmVariable({ multi: false }))
+export function waterSoilDashboard(scope: Scope = EVERY_FARM): Dashboard {
+  return dashboard(scope, 'waterSoil', bi('Water and soil', 'น้ำและความชื้นดิน'), { from: 'now-7d', refresh: '1m' })
+    .withVariable(farmVariable({ multi: false }, scope))
     .withVariable(deviceVariable(['waterbank', 'soil', 'pump']))
     .withPanel(
       sensors(bi('Water bank and tank level', 'ระดับน้ำในธนาคารน้ำและถัง'), units.Percent, 'Level · ระดับ', [

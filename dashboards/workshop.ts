@@ -11,7 +11,7 @@ import { DATASOURCE, InfluxQL } from './grafana-influx.js'
 import { stat, twoAxes } from './panels.js'
 import { perDevice, pump, pumpMean, pumpToday, soil, waterbank } from './queries.js'
 import type { FieldOf } from './schema.js'
-import { UIDS } from './uids.js'
+import { EVERY_FARM, type Scope } from './scope.js'
 
 const BIG_TEXT = new VizTextDisplayOptionsBuilder().titleSize(22).valueSize(56)
 
@@ -36,9 +36,9 @@ function liveTile(title: string, unit: string, field: FieldOf<'pump'>) {
     .height(7)
 }
 
-export function workshopDashboard(): Dashboard {
-  return dashboard(UIDS.workshop, bi('Workshop (live)', 'ห้องเรียน (สด)'), { from: 'now-30m', refresh: '5s' })
-    .withVariable(farmVariable({ multi: false }))
+export function workshopDashboard(scope: Scope = EVERY_FARM): Dashboard {
+  return dashboard(scope, 'workshop', bi('Workshop (live)', 'ห้องเรียน (สด)'), { from: 'now-30m', refresh: '5s' })
+    .withVariable(farmVariable({ multi: false }, scope))
     .withVariable(deviceVariable(['pump', 'waterbank', 'soil']))
     .withPanel(
       stat(bi('Pump state', 'สถานะปั๊ม'), units.NoUnit)

@@ -21,14 +21,14 @@ import { z } from 'zod'
 import { ID_PATTERN } from '../contracts/names.js'
 import { type Action, type FarmRef, type Principal, decide, farmsFor } from '../registry/access.js'
 import type { Registry } from '../registry/index.js'
-import { type SessionStart, sessionUsername } from '../registry/repos/sessions.js'
+import { personUsername, type SessionStart, sessionUsername } from '../registry/repos/sessions.js'
 import { RegistryWatch } from '../registry/watch.js'
 import { positiveInt, optionalString } from './config.js'
 import { HttpError, readBody, sendJson } from './http.js'
 import type { HttpRoutes } from './http.js'
 import type { Logger } from './logger.js'
 import type { Counter, Metrics } from './metrics.js'
-import { hashSecret, safeEqual } from './secrets.js'
+import { hashSecret, newSecret, safeEqual } from './secrets.js'
 
 export const AuthEnv = z.object({
   /** The installation's own token (automation, the one-laptop default); people sign in themselves. */
@@ -189,16 +189,22 @@ export class Authenticator {
     void this.watch.refresh()
   }
 
-  /** Scopes of session accounts follow the people's roles: called on a registry change. */
+  /**
+   * The farms of every account that belongs to a person (a session's live view, their own
+   * viewer or operator login) follow that person's roles: a viewer gets the farms they may read,
+   * an operator those they may command. Run on every registry change where `follow()` was called.
+   */
   async reconcileAccounts(): Promise<number> {
     let changed = 0
+    const grants = new Map<string, Principal>()
     for (const a of await this.opts.registry.sessions.accounts()) {
-      const who: Principal = { kind: 'person', id: a.personId, grants: await this.opts.registry.sessions.grants(a.personId) }
-      const farms = this.farmIds(who, 'read').sort()
+      let who = grants.get(a.personId)
+      if (!who) grants.set(a.personId, (who = { kind: 'person', id: a.personId, grants: await this.opts.registry.sessions.grants(a.personId) }))
+      const farms = this.farmIds(who, a.role === 'operator' ? 'command' : 'read').sort()
       if (farms.join(',') === [...a.farms].sort().join(',')) continue
-      const r = await this.opts.registry.sessions.setAccount(a.sessionHash, { username: a.username, role: a.role, farms }, '', { who: 'system', how: 'system' })
-      if (r.ok && r.changed) changed++
+      if (await this.opts.registry.sessions.setAccountFarms(a.username, farms, { who: 'system', how: 'system' })) changed++
     }
+    if (changed > 0) this.opts.log.info({ accounts: changed }, 'broker accounts of people follow their roles')
     return changed
   }
 
@@ -276,4 +282,25 @@ async function parse<T extends z.ZodType>(req: IncomingMessage, schema: T): Prom
   const r = schema.safeParse(value)
   if (!r.success) throw new HttpError(400, r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '))
   return r.data
+}
+
+/**
+ * A person's own broker login (for their MQTT tools), made (again) with a new password: a viewer
+ * of the farms they may read, or an operator of those they may command. The password is shown
+ * once; only its hash is kept. Its farms then follow the person's roles (`reconcileAccounts`).
+ */
+export async function issuePersonAccount(
+  registry: Registry,
+  personId: string,
+  role: 'viewer' | 'operator',
+  actor: { who: string; how: 'cli' | 'console' },
+): Promise<(Credentials & { farms: string[] }) | { error: string; notFound: boolean }> {
+  const who: Principal = { kind: 'person', id: personId, grants: await registry.sessions.grants(personId) }
+  const all = (await registry.farms.list()).map((f) => ({ id: f.id, cooperativeId: f.cooperativeId, training: f.training }))
+  const farms = farmsFor(who, role === 'operator' ? 'command' : 'read', all).map((f) => f.id).sort()
+  const username = personUsername(personId, role)
+  const password = newSecret(18)
+  const r = await registry.sessions.setPersonAccount(personId, { username, role, farms }, await hashSecret(password), actor)
+  if (!r.ok) return { error: r.issues.map((i) => i.en).join('; ') || r.reason, notFound: r.reason === 'not_found' }
+  return { username, password, farms }
 }

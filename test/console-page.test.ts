@@ -187,7 +187,8 @@ describe('field console page', () => {
     await alert.locator('[data-act="resolve"]').click()
     await alert.locator('textarea').fill('เติมน้ำล่อปั๊ม ระดับน้ำในบ่อปกติ')
     await alert.locator('button[type="submit"]').click()
-    await alert.waitFor({ state: 'detached', timeout: 10_000 })
+    // This alert (by id): the fault is still injected, so the rule may fire a new one at once.
+    await page.locator(`li.alert[data-alert-id="${id}"]`).waitFor({ state: 'detached', timeout: 10_000 })
     const resolved = (await (await fetch(`${base}/alerts/api/alerts/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { alert: { status: string; resolved?: { note?: string } } }
     expect(resolved.alert).toMatchObject({ status: 'resolved', resolved: { note: 'เติมน้ำล่อปั๊ม ระดับน้ำในบ่อปกติ' } })
     await page.locator(`.active-faults [data-fault="${TRAINING_PUMP}/dry_run"] button`).click()

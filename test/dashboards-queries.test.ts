@@ -11,17 +11,42 @@ import { alertPoint, maintenancePoint } from '../alerts/history.js'
 import { RULE_IDS, type AlertEventType, type AlertRecord, type AlertStatus, type RuleId, type Severity } from '../alerts/types.js'
 import { toLineProtocol } from '../contracts/points.js'
 import type * as stored from '../contracts/alert-storage.js'
+import { readCustomValues } from '../dashboards/custom-variable.js'
 import { DATASOURCE_UID } from '../dashboards/grafana-influx.js'
 import { durationMs, expandQuery, grafanaIntervalMs, type QueryContext, type VariableState } from '../dashboards/interpolate.js'
 import { DASHBOARD_DIR } from '../dashboards/render.js'
 import { type AlertEpisode, SAMPLE_FARM, SECOND_FARM, sampleWeek } from '../dashboards/sample-week.js'
+import { renderTenancy, type Tenancy } from '../dashboards/tenancy.js'
 import { annotationsOf, type DashboardJson, namesExpected, panelsOf, type TargetJson, variablesOf } from '../dashboards/walk.js'
 import { startInflux, type InfluxHandle, type InfluxSeries } from './helpers/influx.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const dashboards = readdirSync(join(root, DASHBOARD_DIR))
+const committed = readdirSync(join(root, DASHBOARD_DIR))
   .filter((f) => f.endsWith('.json'))
   .map((f) => JSON.parse(readFileSync(join(root, DASHBOARD_DIR, f), 'utf8')) as DashboardJson)
+
+/** A cooperative's folder (dashboards/tenancy.ts), its picker a fixed list: one with both sample farms, one with the first only. */
+function folder(tenancy: Tenancy, dir: string): DashboardJson[] {
+  const tree = renderTenancy(tenancy)
+  if (!tree.ok) throw new Error(tree.reason)
+  return [...tree.files].filter(([p]) => p.startsWith(`${dir}/`)).map(([, text]) => JSON.parse(text) as DashboardJson)
+}
+const sampleFarm = (id: string, cooperativeId: string) => ({ id, cooperativeId, nameTh: `สวน ${id}`, nameEn: null, training: false, latDeg: null, lonDeg: null })
+const cooperative = folder(
+  { cooperatives: [{ id: 'coop-a', nameTh: 'สหกรณ์ A', nameEn: null }], farms: [sampleFarm(SAMPLE_FARM, 'coop-a'), sampleFarm(SECOND_FARM, 'coop-a')] },
+  'สหกรณ์ A',
+)
+const onlyFirst = folder(
+  {
+    cooperatives: [
+      { id: 'coop-a', nameTh: 'สหกรณ์ A', nameEn: null },
+      { id: 'coop-b', nameTh: 'สหกรณ์ B', nameEn: null },
+    ],
+    farms: [sampleFarm(SAMPLE_FARM, 'coop-a'), sampleFarm(SECOND_FARM, 'coop-b')],
+  },
+  'สหกรณ์ A',
+)
+const dashboards = [...committed, ...cooperative]
 
 /** The datasource's minimum interval (provisioning/datasources/influxdb.yaml timeInterval). */
 const DATASOURCE_MIN_INTERVAL_MS = 60_000
@@ -108,10 +133,15 @@ const valuesOf = (series: readonly InfluxSeries[]) => series.flatMap((s) => s.va
 async function resolveVariables(d: DashboardJson, pick: 'all' | 'first'): Promise<Record<string, VariableState>> {
   const variables: Record<string, VariableState> = {}
   for (const v of variablesOf(d)) {
-    expect(v.datasource?.uid, v.name).toBe(DATASOURCE_UID)
-    const expanded = expandQuery(v.query, { fromMs: nowMs - 86_400_000, toMs: nowMs, intervalMs: 60_000, variables })
-    if (!expanded.ok) throw new Error(expanded.reason)
-    const options = [...new Set(valuesOf(await influx.query(expanded.query)).map(String))].sort()
+    let options: string[]
+    if (v.type === 'custom') {
+      options = readCustomValues(v.query).map((c) => c.value)
+    } else {
+      expect(v.datasource?.uid, v.name).toBe(DATASOURCE_UID)
+      const expanded = expandQuery(v.query, { fromMs: nowMs - 86_400_000, toMs: nowMs, intervalMs: 60_000, variables })
+      if (!expanded.ok) throw new Error(expanded.reason)
+      options = [...new Set(valuesOf(await influx.query(expanded.query)).map(String))].sort()
+    }
     expect(options.length, `variable ${v.name} of ${d.title} has no values`).toBeGreaterThan(0)
     const all = v.includeAll && pick === 'all'
     variables[v.name] = { multi: v.multi, value: all ? options : v.multi ? [options[0] as string] : (options[0] as string) }
@@ -151,7 +181,35 @@ describe('the sample week', () => {
   })
 })
 
-describe.each(dashboards.map((d) => [d.title, d] as const))('%s', (_title, d) => {
+describe("a cooperative's folder on the sample week", () => {
+  it('offers the farms of its cooperative only, and every query, with All picked, returns theirs and no other', async () => {
+    expect(onlyFirst).toHaveLength(5)
+    let checked = 0
+    for (const d of onlyFirst) {
+      const variables = await resolveVariables(d, 'all')
+      expect(variables.farm?.value, d.title).toEqual(d.templating.list.find((v) => v.name === 'farm')?.multi ? [SAMPLE_FARM] : SAMPLE_FARM)
+      for (const panel of panelsOf(d)) {
+        for (const target of panel.targets ?? []) {
+          for (const s of await run(target, contextFor(d, panel.interval, variables))) {
+            if ('farm' in s.tags) {
+              expect(s.tags.farm, `${d.title} / ${panel.title}`).toBe(SAMPLE_FARM)
+              checked++
+            }
+            const farmColumn = s.columns.indexOf('farm')
+            for (const row of farmColumn >= 0 ? s.values : []) {
+              expect(row[farmColumn], `${d.title} / ${panel.title}`).toBe(SAMPLE_FARM)
+              checked++
+            }
+          }
+        }
+      }
+    }
+    // Series per farm (the fleet's tables and map, the alert lists): enough to have seen a leak.
+    expect(checked).toBeGreaterThan(10)
+  })
+})
+
+describe.each(dashboards.map((d) => [`${d.title} (${d.uid})`, d] as const))('%s', (_title, d) => {
   it('returns, for every panel, the series it draws, with every column it refers to', async () => {
     const variables = await resolveVariables(d, 'all')
     for (const panel of panelsOf(d)) {

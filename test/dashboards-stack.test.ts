@@ -47,6 +47,8 @@ const composeText = read('docker-compose.yml')
 const compose = parseYaml('docker-compose.yml') as { services: Record<string, Service>; volumes: Record<string, unknown> }
 const services = Object.entries(compose.services)
 const appServices = services.filter(([, s]) => s.build !== undefined)
+/** App containers that run services (`start ...`); the others run one command (`dashboards --watch`). */
+const serviceContainers = appServices.filter(([, s]) => s.command?.[0] === 'start')
 
 /** Names .env.example documents, set (`NAME=`) or commented out (`# NAME=`). */
 function documented(): Map<string, string> {
@@ -75,12 +77,13 @@ const composeVariables = () =>
 
 describe('docker-compose.yml', () => {
   it('parses, with the stack the issue asks for', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['broker', 'grafana', 'influxdb', 'ingest', 'sim'])
+    expect(Object.keys(compose.services).sort()).toEqual(['broker', 'dashboards', 'grafana', 'influxdb', 'ingest', 'sim'])
+    expect(compose.services.dashboards?.command).toEqual(['dashboards', '--out', '/dashboards', '--watch'])
     expect(compose.services.ingest?.command).toEqual(['start', 'ingest', 'alerts'])
     expect(compose.services.broker?.command).toEqual(['start', 'broker'])
     expect(compose.services.sim?.profiles).toEqual(['demo'])
-    for (const [name, s] of appServices) {
-      expect(s.command?.[0], name).toBe('start')
+    expect(appServices.map(([n]) => n).filter((n) => !serviceContainers.some(([m]) => m === n))).toEqual(['dashboards'])
+    for (const [name, s] of serviceContainers) {
       for (const n of s.command?.slice(1) ?? []) expect(SERVICE_NAMES, `${name}: ${n}`).toContain(n)
     }
   })
@@ -103,7 +106,7 @@ describe('docker-compose.yml', () => {
       }
     }
     // The app's health check asks /healthz on the port the service listens on.
-    for (const [name, s] of appServices) expect(s.healthcheck?.test.join(' '), name).toContain(`:${String(s.environment?.HTTP_PORT)}/healthz`)
+    for (const [name, s] of serviceContainers) expect(s.healthcheck?.test.join(' '), name).toContain(`:${String(s.environment?.HTTP_PORT)}/healthz`)
   })
 
   it('mounts named volumes it declares and files that exist', () => {
@@ -135,7 +138,7 @@ describe('docker-compose.yml', () => {
     const dotenv = new Map(docs)
     for (const v of composeVariables()) if (v.op?.includes('?') === true && (dotenv.get(v.name) ?? '') === '') dotenv.set(v.name, 'set-in-dotenv')
     for (const [name, s] of appServices) {
-      const names = (s.command?.slice(1) ?? []) as ServiceName[]
+      const names = (s.command?.[0] === 'start' ? s.command.slice(1) : []) as ServiceName[]
       const modules = await loadModules(names).catch((err: unknown) => {
         throw new Error(`${name} runs \`${String(s.command?.join(' '))}\`, but a service module does not load: ${String(err)}`)
       })
@@ -185,6 +188,30 @@ describe('Grafana provisioning', () => {
     expect(grafana.volumes).toContain(`./dashboards/provisioning/dashboards:${String(path)}:ro`)
     expect(grafana.volumes).toContain('./dashboards/provisioning/datasources:/etc/grafana/provisioning/datasources:ro')
   })
+
+  it('maps the folders per cooperative from the tree the dashboards service writes, outside the other provider', () => {
+    type Provider = { name: string; folder?: string; folderUid?: string; updateIntervalSeconds: number; options: { path: string; foldersFromFilesStructure: boolean } }
+    const committed = (parseYaml('dashboards/provisioning/dashboards/provider.yaml') as { providers: Provider[] }).providers[0] as Provider
+    const yaml = parseYaml('dashboards/provisioning/dashboards/registry.yaml') as { providers: Provider[] }
+    expect(yaml.providers).toHaveLength(1)
+    const p = yaml.providers[0] as Provider
+    // Grafana refuses folder or folderUid together with foldersFromFilesStructure (file_reader.go).
+    expect(p).toMatchObject({ options: { foldersFromFilesStructure: true } })
+    expect(p.folder ?? '').toBe('')
+    expect(p.folderUid ?? '').toBe('')
+    expect(p.updateIntervalSeconds).toBeGreaterThan(0)
+    expect(p.updateIntervalSeconds).toBeLessThanOrEqual(30)
+    expect(p.name).not.toBe(committed.name)
+    // The committed provider walks its path recursively: the tree must not be under it.
+    expect(`${p.options.path}/`.startsWith(`${committed.options.path}/`)).toBe(false)
+    const [volume] = (grafana.volumes ?? []).filter((v) => v.split(':')[1] === p.options.path)
+    expect(volume, `grafana mounts ${p.options.path}`).toBeDefined()
+    const [source] = (volume as string).split(':')
+    const writer = compose.services.dashboards as Service
+    const out = writer.command?.[(writer.command.indexOf('--out') ?? -1) + 1]
+    expect(writer.volumes).toContain(`${String(source)}:${String(out)}`)
+    expect(read('Dockerfile'), 'the volume takes the owner of the image dir').toMatch(new RegExp(`chown node:node .*${String(out)}`))
+  })
 })
 
 describe('InfluxDB initialisation', () => {
@@ -218,6 +245,7 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/ENTRYPOINT \["node", "bin\/suanyang\.js"\]/)
     const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> }
     expect(Object.keys(pkg.dependencies), 'bin/suanyang.js runs TypeScript through tsx').toContain('tsx')
+    expect(Object.keys(pkg.dependencies), '`suanyang dashboards` builds with the foundation SDK').toContain('@grafana/grafana-foundation-sdk')
   })
 
   it('keeps the service sources in the build context', () => {

@@ -94,6 +94,30 @@ describe.each(DIALECTS)('registry commands on %s', (dialect) => {
     const r = await stores.open(at)
     expect((await r.audit.list({ target: 'person:somsak' })).map((e) => [e.action, e.who])).toEqual([['person.add', expect.any(String)], ['membership.add', expect.any(String)], ['person.remove', 'admin']])
   })
+
+  it('cooperatives and rule overrides without JSON: a cooperative with farms stays; a misspelt rule or parameter is refused and nothing is saved', async () => {
+    const at = await stores.fresh(dialect)
+    const cli = (...args: string[]) => runCliInProcess([...args, '--lang', 'en'], at.env)
+    expect(await cli('cooperative', 'add', '--id', 'coop-ranong', '--name-th', 'สหกรณ์ระนอง')).toMatchObject({ code: 0, stdout: 'added cooperative "coop-ranong"\n' })
+    expect((await cli('cooperative', 'add', '--id', 'coop-ranong')).code).toBe(1)
+    expect((await cli('farm', 'add', '--id', 'ranong-01', '--cooperative', 'coop-ranong')).code).toBe(0)
+    expect(await cli('cooperative', 'list')).toMatchObject({ code: 0, stdout: 'coop-ranong\tสหกรณ์ระนอง\t-\t1 farm(s)\n' })
+    expect(await cli('cooperative', 'remove', '--id', 'coop-ranong')).toMatchObject({ code: 1, stderr: expect.stringContaining('1 farms') })
+
+    const before = (await (await stores.open(at)).audit.list()).length
+    expect(await cli('override', 'set', '--farm', 'ranong-01', '--rule', 'pv_lowe')).toMatchObject({ code: 2, stderr: expect.stringContaining('pv_lowe') })
+    expect(await cli('override', 'set', '--farm', 'ranong-01', '--rule', 'pv_low', '--param', 'arrayWatts=900')).toMatchObject({ code: 2, stderr: expect.stringContaining('arrayWatts') })
+    expect(await cli('override', 'set', '--farm', 'ranong-01', '--rule', 'pv_low', '--param', 'arrayWp')).toMatchObject({ code: 2, stderr: expect.stringContaining('NAME=VALUE') })
+    expect(await cli('override', 'set', '--farm', 'ranong-02', '--rule', 'pv_low')).toMatchObject({ code: 2, stderr: expect.stringContaining('ranong-02') })
+    expect((await (await stores.open(at)).audit.list()).length).toBe(before)
+
+    const set = await cli('override', 'set', '--farm', 'ranong-01', '--rule', 'pv_low', '--param', 'arrayWp=1100', '--severity', 'warning', '--json')
+    expect(set.code, set.stderr).toBe(0)
+    expect(JSON.parse(set.stdout)).toMatchObject({ farmId: 'ranong-01', deviceId: null, rule: 'pv_low', severity: 'warning', params: { arrayWp: 1100 } })
+    expect((await cli('override', 'list', '--farm', 'ranong-01')).stdout).toBe('ranong-01\t*\tpv_low\t-\twarning\t{"arrayWp":1100}\n')
+    expect(await cli('override', 'remove', '--farm', 'ranong-01', '--rule', 'pv_low')).toMatchObject({ code: 0, stdout: 'removed the override of rule "pv_low"\n' })
+    expect((await cli('override', 'list')).stdout).toBe('no rule overrides\n')
+  })
 })
 
 describe('registry commands without a registry', () => {

@@ -318,6 +318,36 @@ describe.each(DIALECTS)('role matrix on %s', (dialect) => {
       expect(seen).toEqual([])
     })
 
+    it('a lead\'s own operator login (`suanyang person mqtt --operator`) commands A\'s pumps, not B\'s; taking the role away closes it within a second', async () => {
+      const made = await runCli(['person', 'mqtt', '--id', 'lead-a', '--operator', '--json'], app.env)
+      expect(made.code, made.stderr).toBe(0)
+      const op = JSON.parse(made.stdout) as { username: string; password: string; farms: string[] }
+      expect(op.farms).toEqual(['a-01', 't-01'])
+      const client = await connectAsync(`mqtt://127.0.0.1:${app.mqttPort}`, { username: op.username, password: op.password, clientId: op.username, protocolVersion: 4, reconnectPeriod: 0 })
+      const heard: string[] = []
+      for (const farm of ['a-01', 'b-01'] as const) {
+        const d = devices[FARMS.indexOf(farm)]
+        d?.on('message', (t) => heard.push(t))
+        await d?.subscribeAsync(`farm/${farm}/pump/${farm}-pump/cmd`, { qos: 1 })
+      }
+      const cmd = JSON.stringify({ id: 'op-1', cmd: 'stop', ts: Date.now() })
+      await client.publishAsync('farm/a-01/pump/a-01-pump/cmd', cmd, { qos: 1 })
+      await waitFor(() => heard.includes('farm/a-01/pump/a-01-pump/cmd'), { message: 'the operator\'s command on a-01', timeoutMs: 3_000 })
+      // On its own connection: a refused publish may cost the client its connection.
+      const stray = await connectAsync(`mqtt://127.0.0.1:${app.mqttPort}`, { username: op.username, password: op.password, clientId: `${op.username}_b`, protocolVersion: 4, reconnectPeriod: 0 })
+      stray.publish('farm/b-01/pump/b-01-pump/cmd', cmd, { qos: 0 })
+      await new Promise((r) => setTimeout(r, 300))
+      stray.end(true)
+      expect(heard.filter((t) => t.includes('b-01'))).toEqual([])
+      let closedAt = 0
+      client.once('close', () => (closedAt = Date.now()))
+      const revokedAt = Date.now()
+      expect(await app.registry.memberships.remove({ personId: 'lead-a', role: 'lead', cooperativeId: 'coop-a' }, SYSTEM)).toMatchObject({ ok: true })
+      await waitFor(() => closedAt > 0, { message: 'the lead\'s operator login closed', timeoutMs: 3_000 })
+      expect(closedAt - revokedAt).toBeLessThan(1_000)
+      expect((await app.registry.sessions.accounts()).find((a) => a.username === op.username)?.farms).toEqual([])
+    })
+
     it('a role taken away counts at the next call; the live account follows and its connection is closed within a second', async () => {
       const live = (await call('tech-a', 'GET', '/console/api/live')).json as { mqtt: { username: string; password: string; farms: string[] } }
       expect(live.mqtt.farms).toEqual(['a-01', 't-01'])

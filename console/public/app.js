@@ -265,6 +265,12 @@ function wireSignIn() {
       .then(() => checkSession())
       .then(() => announce(signedIn ? t('signin.done') : t('signin.bad')))
   })
+  $('signin-send').addEventListener('click', () => {
+    const person = nameInput.value.trim()
+    if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(person)) return announce(t('signin.sendNeedsId'))
+    const url = new URL('../sign-in-link', new URL(config.alertsApi, location.href)).toString()
+    void request('POST', url, { body: { person } }).then(() => announce(t('signin.sent')))
+  })
   $('signout').addEventListener('click', () => {
     void request('POST', '/auth/sign-out', { auth: true }).finally(() => {
       session.clear()

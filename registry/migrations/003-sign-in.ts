@@ -2,7 +2,7 @@
  * Version 3: sign-in per person (issue 14). A person's own password (scrypt, optional: a person
  * may sign in only by link), one-time sign-in links, sessions, and broker accounts that belong to
  * a session (the console's live view: a viewer scoped to the person's farms, gone with the
- * session). Only hashes are stored: sha256 of the 256-bit link and session tokens, scrypt of
+ * session) or to a person (their own viewer or operator login, gone with them). Only hashes are stored: sha256 of the 256-bit link and session tokens, scrypt of
  * passwords. Shipped: never edit this file; add a new migration.
  */
 import type { Migration } from '../migrate.js'
@@ -34,7 +34,10 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_person ON sessions (person_id);
 CREATE INDEX sessions_expires ON sessions (expires_at);
 
--- A broker account made for one session (the console's live view) goes with it.
+-- A broker account made for one session (the console's live view) goes with it; a person's
+-- own viewer or operator account (their MQTT tools) goes with the person. Either way its farms
+-- follow the person's roles.
 ALTER TABLE service_accounts ADD COLUMN session_hash TEXT REFERENCES sessions (token_hash) ON DELETE CASCADE;
+ALTER TABLE service_accounts ADD COLUMN person_id TEXT REFERENCES people (id) ON DELETE CASCADE;
 `,
 }

@@ -51,6 +51,10 @@ export interface SessionAccount {
 export const sessionUsername = (hash: string): string =>
   `web-${Buffer.from(hash, 'base64url').toString('hex').slice(0, 16)}`
 
+/** A person's own broker login: `v-` (viewer) or `o-` (operator) and 16 hex digits of their id's hash. */
+export const personUsername = (personId: string, role: 'viewer' | 'operator'): string =>
+  `${role === 'operator' ? 'o' : 'v'}-${createHash('sha256').update(personId).digest('hex').slice(0, 16)}`
+
 export class Sessions {
   constructor(private readonly scope: Scope) {}
 
@@ -219,17 +223,73 @@ export class Sessions {
     })
   }
 
-  /** Every session account with its person (to follow role changes). */
-  async accounts(): Promise<Array<SessionAccount & { sessionHash: string; personId: string }>> {
+  /**
+   * A person's own broker login (their MQTT tools): a viewer of the farms they may read, or an
+   * operator of the farms they may command. Made again with a new password when it exists (the
+   * broker closes connections made with the old one). Deleted with the person.
+   */
+  async setPersonAccount(personId: string, account: SessionAccount, passwordHash: string, actor: Actor): Promise<Result<SessionAccount>> {
+    checkActor(actor)
+    return mutate(this.scope, async (q) => {
+      if (!(await q.get('SELECT 1 AS x FROM people WHERE id = $1', [personId]))) {
+        return refuse('not_found', [issue('personId', refusal('notFound', { entity: 'person', id: personId }))])
+      }
+      const other = await q.get<Row>('SELECT person_id FROM service_accounts WHERE username = $1', [account.username])
+      if (other && text(other.person_id) !== personId) return refuse('exists', [issue('username', refusal('exists', { entity: 'account', id: account.username }))])
+      if (await q.get('SELECT 1 AS x FROM devices WHERE id = $1', [account.username])) return refuse('exists', [issue('username', refusal('exists', { entity: 'device', id: account.username }))])
+      const at = this.iso()
+      const farms = JSON.stringify([...account.farms].sort())
+      await q.run('DELETE FROM service_accounts WHERE username = $1', [account.username])
+      await q.run(
+        'INSERT INTO service_accounts (username, role, farms, credentials_hash, created_at, updated_at, person_id) VALUES ($1, $2, $3, $4, $5, $5, $6)',
+        [account.username, account.role, farms, passwordHash, at, personId],
+      )
+      await writeAudit(q, this.scope.now(), actor, other ? 'account.update' : 'account.add', `account:${account.username}`, { person: personId, role: account.role, farms: JSON.parse(farms) as unknown })
+      return done(account)
+    })
+  }
+
+  /** Removes a person's own broker login. */
+  async removePersonAccount(personId: string, username: string, actor: Actor): Promise<boolean> {
+    checkActor(actor)
+    const r = await mutate(this.scope, async (q) => {
+      const n = await q.run('DELETE FROM service_accounts WHERE username = $1 AND person_id = $2', [username, personId])
+      if (n === 0) return refuse('not_found', [])
+      await writeAudit(q, this.scope.now(), actor, 'account.remove', `account:${username}`, { person: personId })
+      return done(true)
+    })
+    return r.ok
+  }
+
+  /** Every account that belongs to a person, through a session or their own (to follow role changes). */
+  async accounts(): Promise<Array<SessionAccount & { personId: string; sessionHash: string | null }>> {
     const rows = await reader(this.scope).all<Row>(
-      'SELECT a.username, a.role, a.farms, a.session_hash, s.person_id FROM service_accounts a JOIN sessions s ON s.token_hash = a.session_hash',
+      `SELECT a.username, a.role, a.farms, a.session_hash, COALESCE(a.person_id, s.person_id) AS person_id
+         FROM service_accounts a LEFT JOIN sessions s ON s.token_hash = a.session_hash
+        WHERE a.session_hash IS NOT NULL OR a.person_id IS NOT NULL`,
     )
     return rows.map((r) => ({
       username: str(r.username),
       role: str(r.role) as UserRole,
       farms: JSON.parse(str(r.farms)) as string[],
-      sessionHash: str(r.session_hash),
+      sessionHash: text(r.session_hash),
       personId: str(r.person_id),
     }))
+  }
+
+  /** Changes the farms of a person's account (the follower of role changes). */
+  async setAccountFarms(username: string, farms: readonly string[], actor: Actor): Promise<boolean> {
+    checkActor(actor)
+    const sorted = JSON.stringify([...farms].sort())
+    const r = await mutate(this.scope, async (q) => {
+      const n = await q.run(
+        'UPDATE service_accounts SET farms = $1, updated_at = $2 WHERE username = $3 AND farms <> $1 AND (session_hash IS NOT NULL OR person_id IS NOT NULL)',
+        [sorted, this.iso(), username],
+      )
+      if (n === 0) return done(false, false)
+      await writeAudit(q, this.scope.now(), actor, 'account.update', `account:${username}`, { farms: JSON.parse(sorted) as unknown })
+      return done(true)
+    })
+    return r.ok && r.value
   }
 }
