@@ -14,7 +14,7 @@
  *   DELETE devices/:id                   removes it (the broker drops it within a second)
  *   POST   people                        a person with a role over a farm or cooperative, and a one-time sign-in link (the invite)
  *   PATCH  people/:id                    name, locale, LINE id, phone, quiet hours
- *   POST   people/:id/roles              gives a role;  DELETE people/:id/roles: takes it away
+ *   POST   people/:id/roles              gives a role (to someone the caller may edit);  DELETE people/:id/roles: takes it away
  *   POST   people/:id/link               a new one-time sign-in link
  *
  * Access is registry/access.ts's, on the farm as the registry has it now (read per request, so a
@@ -286,6 +286,9 @@ export function adminRoutes(deps: AdminDeps) {
       const extra = onlyFields(body, ROLE_FIELDS)
       if (extra.length > 0) throw invalid(extra)
       if (body.role === undefined) throw invalid([issue('role', REQUIRED)])
+      // Only to someone the caller fully manages: a role on A's farm for B's technician would let
+      // A's lead reach them (edit, sign-in link, LINE link code), and through them B's alerts.
+      await personFor(who, id ?? '')
       await checkGrant(who, body)
       const r = orRefuse(await registry.memberships.add({ ...body, personId: id }, actorOf(who)))
       return { status: r.changed ? 201 : 200, body: { role: r.value, changed: r.changed } }

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Actor } from '../registry/index.js'
 import { type TestApp, startTestApp } from './helpers/app.js'
 import { DIALECTS, registryStores } from './helpers/registry.js'
+import { waitFor } from './helpers/wait-for.js'
 
 const TOKEN = 'installation-token-for-the-admin-test'
 const SYSTEM: Actor = { who: 'test', how: 'system' }
@@ -139,6 +140,8 @@ describe.each(DIALECTS)('console administration on %s', (dialect) => {
     tokens.invited = ((await first.json()) as { token: string }).token
     expect((await redeem()).status).toBe(401)
     const me = async () => (await (await fetch(`${base}/auth/me`, { headers: { authorization: `Bearer ${tokens.invited}` } })).json()) as { id: string; farms: { read: string[] } }
+    // The sign-in layer's farm index follows the registry within its 250 ms poll (a-02 is new).
+    await waitFor(async () => (await me()).farms.read.includes('a-02'), { message: 'a-02 readable by the invited farmer' })
     expect(await me()).toMatchObject({ id: 'somchai', farms: { read: ['a-02'] } })
 
     const edited = await call('lead-a', 'PATCH', 'people/somchai', { lineUserId: `U${'a'.repeat(32)}`, locale: 'en', quietHours: null })
@@ -227,6 +230,9 @@ describe.each(DIALECTS)('console administration on %s', (dialect) => {
     await expectStatus(403, 'POST', 'people/lead-a/roles', { role: 'admin', farmId: 'a-01' })
     await expectStatus(403, 'POST', 'people/lead-a/roles', { role: 'lead', cooperativeId: 'coop-b' })
     await expectStatus(403, 'DELETE', 'people/tech-b/roles', { role: 'technician', cooperativeId: 'coop-b' })
+    // Not even a role on A's own farm for B's technician: A's lead would then reach them.
+    await expectStatus(403, 'POST', 'people/tech-b/roles', { role: 'farmer', farmId: 'a-01' })
+    await expectStatus(403, 'POST', 'people/admin/roles', { role: 'farmer', farmId: 'a-01' })
     await expectStatus(403, 'DELETE', 'people/admin/roles', { role: 'admin' })
     // Redirecting B's alerts, or signing in as B's technician or the admin.
     await expectStatus(403, 'PATCH', 'people/tech-b', { phone: '0899999999' })
