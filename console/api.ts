@@ -107,7 +107,11 @@ export function consoleRoutes(deps: ApiDeps) {
 
     async session(req: IncomingMessage, res: ServerResponse): Promise<void> {
       const c = await caller(req, res)
-      if (c) send(res, 200, { ok: true, kind: c.principal.kind, id: c.principal.id, name: c.principal.name, train: auth.farmIds(c.principal, 'train') })
+      if (!c) return
+      const p = c.principal
+      // `manages`: whether the administration page has anything for them (a farm, or a cooperative they lead).
+      const manages = p.kind === 'service' || auth.farmIds(p, 'manage').length > 0 || p.grants.some((g) => (g.role === 'lead' || g.role === 'admin') && g.farmId === null)
+      send(res, 200, { ok: true, kind: p.kind, id: p.id, name: p.name, train: auth.farmIds(p, 'train'), manages })
     },
 
     /** Public: running, speed. Signed in: also the training farms the caller reads and the faults on their devices. */

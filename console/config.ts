@@ -17,5 +17,7 @@ export const ConsoleEnv = z.object({
   CONSOLE_ALERTS_API_URL: z.string().min(1).default('/alerts/api/'),
   /** How long a trainer action waits for the simulator's answer on sim/control/ack. */
   CONSOLE_SIM_TIMEOUT_MS: positiveInt(5_000),
+  /** How long an invite's sign-in link may wait to be opened (the same variable as runtime/auth.ts). */
+  SIGN_IN_LINK_TTL_HOURS: positiveInt(24),
 })
 export type ConsoleConfig = z.output<typeof ConsoleEnv>

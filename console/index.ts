@@ -8,6 +8,7 @@ import { networkInterfaces } from 'node:os'
 import type { Handler } from '../runtime/http.js'
 import { defineService } from '../runtime/service.js'
 import { RegistryWatch } from '../registry/watch.js'
+import { ADMIN_BASE, adminRoutes } from './admin.js'
 import { consoleRoutes } from './api.js'
 import { ConsoleEnv } from './config.js'
 import { History } from './history.js'
@@ -83,6 +84,9 @@ export const consoleService = defineService({
     ctx.http.add('GET', `${BASE}api/session`, routes.session)
     ctx.http.add('GET', `${BASE}api/sim`, routes.simState)
     ctx.http.add('POST', `${BASE}api/sim`, routes.simControl)
+    // Administration (issue 14): farms, devices, people and their roles, for admins and leads.
+    const admin = adminRoutes({ auth: ctx.auth, registry: ctx.registry, accounts: ctx.accounts, linkTtlMs: config.SIGN_IN_LINK_TTL_HOURS * 3_600_000 })
+    for (const method of ['GET', 'POST', 'PATCH', 'PUT', 'DELETE']) ctx.http.add(method, `${ADMIN_BASE}*`, admin)
 
     if (wsPort === 0 && !config.CONSOLE_MQTT_WS_URL) {
       log.warn('MQTT_WS_PORT=0: the page cannot know the WebSocket port; set MQTT_WS_PORT or CONSOLE_MQTT_WS_URL for live data')

@@ -16,12 +16,13 @@ const packageDir = (name: string) => dirname(createRequire(import.meta.url).reso
 export const BASE = '/console/'
 
 const JS = 'text/javascript; charset=utf-8'
-const PAGE_FILES = ['app.js', 'alerts.js', 'api.js', 'charts.js', 'commands.js', 'dom.js', 'i18n.js', 'model.js', 'series.js', 'trainer.js', 'view.js']
+const PAGE_FILES = ['app.js', 'admin.js', 'alerts.js', 'api.js', 'charts.js', 'commands.js', 'dom.js', 'forms.js', 'i18n.js', 'model.js', 'series.js', 'trainer.js', 'view.js']
 
 /** Route under /console/ -> file and content type. */
 export function assetTable(): Array<{ route: string; file: string; type: string }> {
   return [
     { route: BASE, file: join(PUBLIC_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
+    { route: `${BASE}admin.html`, file: join(PUBLIC_DIR, 'admin.html'), type: 'text/html; charset=utf-8' },
     { route: `${BASE}style.css`, file: join(PUBLIC_DIR, 'style.css'), type: 'text/css; charset=utf-8' },
     ...PAGE_FILES.map((f) => ({ route: `${BASE}${f}`, file: join(PUBLIC_DIR, f), type: JS })),
     { route: `${BASE}vendor/mqtt.js`, file: join(packageDir('mqtt'), 'dist/mqtt.esm.js'), type: JS },

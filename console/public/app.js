@@ -193,6 +193,8 @@ async function checkSession() {
   state.hidden = signedIn
   state.textContent = !config.actions ? t('signin.off') : t('signin.needed')
   $('trainer').hidden = !trains
+  // The administration page, for whoever manages a farm or a cooperative (issue 14).
+  $('admin-link-p').hidden = !(signedIn && me?.body.manages === true)
   alerts?.setEnabled(signedIn)
   const empty = $('farms-empty')
   empty.setAttribute('data-i18n', signedIn ? 'farms.none' : 'farms.signin')
