@@ -167,12 +167,16 @@ export function apiHandler(deps: ApiDeps) {
         return sendJson(res, 200, { command: record })
       }
       case 'POST contacts/:id/link-code': {
-        const contact = engine.ctx().farms.everyContact().find((c) => c.contact.id === id)
-        if (!contact) throw new HttpError(404, 'no such contact')
-        // Oneself, or someone who manages a farm the person serves (their lead, an admin).
-        const farms = contact.farms === '*' ? auth.farms().map((f) => f.id) : contact.farms
+        // One entry per farm the person serves: all of them count.
+        const entries = engine.ctx().farms.everyContact().filter((c) => c.contact.id === id)
+        if (entries.length === 0) throw new HttpError(404, 'no such contact')
+        const contact = { farms: entries.some((e) => e.farms === '*') ? ('*' as const) : entries.flatMap((e) => (e.farms === '*' ? [] : e.farms)) }
+        // Oneself, or someone who manages every farm the person serves (their lead, an admin): a
+        // code links the LINE account that types it, so one farm in common must not be enough
+        // (a lead of A would take over the alerts of a technician who also serves B).
         const self = principal.kind === 'person' && principal.id === id
-        if (!self && !(contact.farms === '*' ? isAdmin(principal) : farms.some((f) => auth.decide(principal, 'manage', f).ok))) {
+        const manages = contact.farms === '*' ? isAdmin(principal) : contact.farms.every((f) => auth.decide(principal, 'manage', f).ok)
+        if (!self && !manages) {
           throw new HttpError(403, `${principal.id} may not link LINE for ${id}`)
         }
         const code = issueLinkCode(engine.state, id, now, deps.linkCodeTtlMs)

@@ -223,6 +223,17 @@ describe.each(DIALECTS)('role matrix on %s', (dialect) => {
       expect((await call('farmer-a', 'POST', '/alerts/api/contacts/farmer-a/link-code')).status).toBe(201)
       expect((await call('tech-b', 'POST', '/alerts/api/contacts/farmer-a/link-code')).status).toBe(403)
       expect((await call('lead-a', 'POST', '/alerts/api/contacts/farmer-a/link-code')).status).toBe(201)
+      // One farm in common is not enough: a code links whoever types it to all of B's technician's alerts.
+      const shared = { personId: 'tech-b', role: 'technician', farmId: 'a-01' }
+      expect(await app.registry.memberships.add(shared, SYSTEM)).toMatchObject({ ok: true })
+      try {
+        // The alert directory follows the registry within its poll: once lead-a manages one of tech-b's farms.
+        await waitFor(async () => ((await call('tech-b', 'GET', '/alerts/api/alerts?status=all')).json.alerts as Array<{ farm: string }>).some((a) => a.farm === 'a-01'), { message: 'tech-b on a-01' })
+        await new Promise((r) => setTimeout(r, 600))
+        expect((await call('lead-a', 'POST', '/alerts/api/contacts/tech-b/link-code')).status).toBe(403)
+      } finally {
+        expect(await app.registry.memberships.remove(shared, SYSTEM)).toMatchObject({ ok: true })
+      }
     })
 
     it('the installation token must say who acts; a person is who they signed in as, whatever `by` says', async () => {
