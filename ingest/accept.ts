@@ -9,7 +9,7 @@ import type { TopicAddress } from '../contracts/topics.js'
 
 export type Verdict =
   /** dedup: a reading with (boot, seq) in its payload, deduplicated by (device, boot, seq). */
-  | { kind: 'accept'; at: TopicAddress; payload: Record<string, unknown>; line: string; dedup: boolean }
+  | { kind: 'accept'; at: TopicAddress; payload: Record<string, unknown>; line: string; dedup: boolean; training: boolean }
   | { kind: 'ignore'; reason: string }
   | { kind: 'reject'; code: string; reason: string }
 
@@ -18,6 +18,11 @@ export interface AcceptPolicy {
   /** A device clock further ahead than this is unsynced: its readings are refused. */
   maxFutureMs: number
   farmAllowed(farm: string): boolean
+  /**
+   * A training farm (the registry's flag) runs on its simulation's clock, hours ahead at 60x
+   * (issue 16): no future-timestamp guard, and its readings are stored apart from real data.
+   */
+  isTraining?(farm: string): boolean
 }
 
 interface Storage {
@@ -56,12 +61,13 @@ export function judge(topic: string, raw: Uint8Array, now: number, policy: Accep
   const { at, payload } = decoded
   if (!policy.farmAllowed(at.farm)) return { kind: 'ignore', reason: 'farm handled by another ingest instance' }
   const ts = payload.ts as number
-  if (ts > now + policy.maxFutureMs) {
+  const training = policy.isTraining?.(at.farm) === true
+  if (!training && ts > now + policy.maxFutureMs) {
     return { kind: 'reject', code: 'future_ts', reason: `timestamp ${new Date(ts).toISOString()} is ${Math.round((ts - now) / 1000)} s ahead of the server clock` }
   }
   const store = storageOf(at)
   if (!store) return { kind: 'ignore', reason: `${at.channel} is not stored` }
-  return { kind: 'accept', at, payload, line: store.write(store.prefix, payload), dedup: at.channel === 'telemetry' }
+  return { kind: 'accept', at, payload, line: store.write(store.prefix, payload), dedup: at.channel === 'telemetry', training }
 }
 
 /**

@@ -13,6 +13,8 @@ export const IngestEnv = z.object({
   INFLUX_ORG: z.string().default(''),
   /** Bucket; `db/rp` (or `db`) on InfluxDB 1.8. */
   INFLUX_BUCKET: z.string().min(1).default('suanyang'),
+  /** Where training farms' readings go, apart from real data (issue 16). Default: the bucket's name + `_training` (`db_training/rp` on 1.8). */
+  INFLUX_TRAINING_BUCKET: optionalString(),
   /** Stable client id of this instance (its persistent session on the broker). */
   INGEST_CLIENT_ID: z.string().regex(/^ingest[-_][A-Za-z0-9_-]{1,40}$/, 'must start with ingest-').default('ingest-1'),
   INGEST_MQTT_USERNAME: optionalString(),
@@ -47,4 +49,11 @@ export type IngestConfig = z.output<typeof IngestEnv>
 export function ingestClientId(configured: string, username: string): string {
   if (configured === username || configured.startsWith(`${username}_`) || configured.startsWith(`${username}-`)) return configured
   return `${username}_${configured.replace(/^ingest[-_]/, '')}`
+}
+
+/** The training bucket: as set, else INFLUX_BUCKET with `_training` on its database part. */
+export function trainingBucket(config: Pick<IngestConfig, 'INFLUX_BUCKET' | 'INFLUX_TRAINING_BUCKET'>): string {
+  if (config.INFLUX_TRAINING_BUCKET) return config.INFLUX_TRAINING_BUCKET
+  const [db, rp] = config.INFLUX_BUCKET.split('/', 2)
+  return rp === undefined ? `${db}_training` : `${db}_training/${rp}`
 }

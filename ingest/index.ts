@@ -4,9 +4,10 @@
  */
 import { join } from 'node:path'
 import { DeadLetterStore } from '../runtime/deadletter.js'
+import { RegistryWatch } from '../registry/watch.js'
 import { defineService } from '../runtime/service.js'
 import { farmFilters, farmMatcher } from './accept.js'
-import { IngestEnv, ingestClientId } from './config.js'
+import { IngestEnv, ingestClientId, trainingBucket } from './config.js'
 import { IngestHealth } from './health.js'
 import { IngestPipeline } from './pipeline.js'
 import { Spool } from './spool.js'
@@ -30,26 +31,40 @@ export const ingestService = defineService({
     const clientId = ingestClientId(config.INGEST_CLIENT_ID, creds.username)
     const spool = await Spool.open(join(dataDir, 'spool', config.INGEST_CLIENT_ID), { onCommit: (s) => commits.observe(s) })
     const deadLetters = DeadLetterStore.forDataDir(dataDir, ctx.now, (err) => log.error({ err }, 'dead-letter write failed'))
-    const writer = config.INFLUX_URL
-      ? new InfluxWriter(
-          {
-            url: config.INFLUX_URL,
-            token: config.INFLUX_TOKEN,
-            org: config.INFLUX_ORG,
-            bucket: config.INFLUX_BUCKET,
-            batchBytes: config.INGEST_BATCH_BYTES,
-            flushMs: config.INGEST_FLUSH_MS,
-            timeoutMs: config.INGEST_WRITE_TIMEOUT_MS,
-            minRetryMs: config.INGEST_RETRY_MIN_MS,
-            maxRetryMs: config.INGEST_RETRY_MAX_MS,
-          },
-          spool,
-          deadLetters,
-          log,
-          metrics,
-          { now: ctx.now, random: Math.random },
-        )
-      : undefined
+    // Training farms (the registry's flag, followed live) are stored apart: their own spool and bucket (issue 16).
+    const trainingSpool = await Spool.open(join(dataDir, 'spool', `${config.INGEST_CLIENT_ID}-training`), { onCommit: (s) => commits.observe(s) })
+    let training = new Set<string>()
+    const trainingWatch = new RegistryWatch(ctx.registry, {
+      read: async (r) => (await r.farms.list({ training: true })).map((f) => f.id),
+      onChange: (ids) => (training = new Set(ids)),
+      onError: (err) => log.warn({ err }, 'registry read failed: training farms kept'),
+    })
+    await trainingWatch.start()
+    const writerFor = (bucket: string, from: Spool, idleCheck: boolean) =>
+      config.INFLUX_URL
+        ? new InfluxWriter(
+            {
+              idleCheck,
+              url: config.INFLUX_URL,
+              token: config.INFLUX_TOKEN,
+              org: config.INFLUX_ORG,
+              bucket,
+              batchBytes: config.INGEST_BATCH_BYTES,
+              flushMs: config.INGEST_FLUSH_MS,
+              timeoutMs: config.INGEST_WRITE_TIMEOUT_MS,
+              minRetryMs: config.INGEST_RETRY_MIN_MS,
+              maxRetryMs: config.INGEST_RETRY_MAX_MS,
+            },
+            from,
+            deadLetters,
+            log,
+            metrics,
+            { now: ctx.now, random: Math.random },
+          )
+        : undefined
+    const writer = writerFor(config.INFLUX_BUCKET, spool, true)
+    // The same server: the main writer's idle check and health speak for both; this one only writes.
+    const trainingWriter = writerFor(trainingBucket(config), trainingSpool, false)
     if (!writer) log.info({ spool: spool.dir }, 'INFLUX_URL not set: readings stay in the local spool')
 
     const subscriber = new AckingSubscriber({
@@ -62,6 +77,7 @@ export const ingestService = defineService({
     })
     const pipeline = new IngestPipeline({
       spool,
+      trainingSpool,
       deadLetters,
       hub: ctx.hub,
       metrics,
@@ -71,6 +87,7 @@ export const ingestService = defineService({
         maxBytes: config.INGEST_MAX_PAYLOAD_BYTES,
         maxFutureMs: config.INGEST_MAX_FUTURE_MS,
         farmAllowed: farmMatcher(config.INGEST_FARMS),
+        isTraining: (farm) => training.has(farm),
       },
       ack: (tokens) => subscriber.ack(tokens),
       onSpoolError: () => {
@@ -122,16 +139,20 @@ export const ingestService = defineService({
     subscriber.on('disconnected', () => health.disconnected(ctx.now()))
     subscriber.start()
     writer?.start()
+    trainingWriter?.start()
 
     return {
-      info: { clientId, username: creds.username, farms: config.INGEST_FARMS.length > 0 ? config.INGEST_FARMS : '*', spool: spool.dir, influx: config.INFLUX_URL ?? null },
+      info: { clientId, username: creds.username, farms: config.INGEST_FARMS.length > 0 ? config.INGEST_FARMS : '*', spool: spool.dir, trainingBucket: trainingBucket(config), influx: config.INFLUX_URL ?? null },
       async close() {
         clearInterval(watch)
         subscriber.stopReading()
         await pipeline.settle() // what was received is spooled and acknowledged before we leave
         await subscriber.close() // never unsubscribes: the session keeps queueing while we are down
+        trainingWatch.close()
         await writer?.stop()
+        await trainingWriter?.stop()
         await spool.close()
+        await trainingSpool.close()
         await deadLetters.flush()
       },
     }

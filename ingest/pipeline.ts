@@ -15,6 +15,8 @@ import { type AckToken, NO_TOKEN } from './subscriber.js'
 /** One tick's accepted readings, as parallel arrays: no object per reading until the hub wants one. */
 interface Group {
   lines: string[]
+  /** Readings of training farms: their own spool and bucket (issue 16). */
+  trainingLines: string[]
   tokens: AckToken[]
   ats: TopicAddress[]
   payloads: Array<Record<string, unknown>>
@@ -25,6 +27,8 @@ interface Group {
 
 export interface PipelineDeps {
   spool: Spool
+  /** Where training farms' readings go; unset: the one spool. */
+  trainingSpool?: Spool
   deadLetters: DeadLetterStore
   hub: ReadingHub
   metrics: Metrics
@@ -98,8 +102,9 @@ export class IngestPipeline {
       return
     }
     const g = this.group ?? this.openGroup()
-    if (v.dedup) g.seen.push(g.lines.length)
-    g.lines.push(v.line)
+    if (v.dedup) g.seen.push(g.ats.length)
+    if (v.training && this.deps.trainingSpool) g.trainingLines.push(v.line)
+    else g.lines.push(v.line)
     if (token !== NO_TOKEN) g.tokens.push(token)
     g.ats.push(v.at)
     g.payloads.push(v.payload)
@@ -107,7 +112,7 @@ export class IngestPipeline {
   }
 
   private openGroup(): Group {
-    const g: Group = { lines: [], tokens: [], ats: [], payloads: [], receivedMs: [], seen: [] }
+    const g: Group = { lines: [], trainingLines: [], tokens: [], ats: [], payloads: [], receivedMs: [], seen: [] }
     this.group = g
     setImmediate(() => {
       this.group = undefined
@@ -119,9 +124,10 @@ export class IngestPipeline {
 
   private async commit(g: Group): Promise<void> {
     try {
-      await this.deps.spool.append(g.lines)
+      const training = this.deps.trainingSpool
+      await Promise.all([g.lines.length > 0 || !training ? this.deps.spool.append(g.lines) : undefined, training && g.trainingLines.length > 0 ? training.append(g.trainingLines) : undefined])
     } catch (err) {
-      this.deps.log.error({ err, lines: g.lines.length }, 'spool append failed: messages left unacknowledged')
+      this.deps.log.error({ err, lines: g.lines.length + g.trainingLines.length }, 'spool append failed: messages left unacknowledged')
       this.deps.onSpoolError(err)
       return
     }

@@ -18,6 +18,8 @@ import type { Spool } from './spool.js'
 import { type Failure, type Target, classify, noWriteApi, retryDelayMs } from './write-policy.js'
 
 export interface WriterOptions {
+  /** Ping InfluxDB after IDLE_CHECK_MS of silence (default on): off for a second writer to the same server. */
+  idleCheck?: boolean
   url: string
   token: string
   org: string
@@ -132,7 +134,7 @@ export class InfluxWriter {
     while (!this.stopped) {
       const batch = await this.spool.next(this.opts.batchBytes)
       if (!batch) {
-        if (this.clock.now() - this.lastContactMs >= IDLE_CHECK_MS) await this.checkIdle()
+        if (this.opts.idleCheck !== false && this.clock.now() - this.lastContactMs >= IDLE_CHECK_MS) await this.checkIdle()
         await this.wait(this.opts.flushMs, true)
         continue
       }

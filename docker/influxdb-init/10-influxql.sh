@@ -27,6 +27,14 @@ if ! influx v1 dbrp create --org "$org" --bucket-id "$bucket_id" --db "$bucket" 
   }
 fi
 
+# Training farms' readings live apart (issue 16): their own bucket, unless it exists already.
+training="${INFLUX_TRAINING_BUCKET:-${bucket}_training}"
+if ! influx bucket list --org "$org" --name "$training" >/dev/null 2>&1; then
+  influx bucket create --org "$org" --name "$training" --retention 30d
+fi
+training_id="$(influx bucket list --org "$org" --name "$training" --hide-headers | awk '{print $1}')"
+influx v1 dbrp create --org "$org" --bucket-id "$training_id" --db "$training" --rp autogen --default || true
+
 # Read-only: Grafana never writes.
-influx v1 auth create --org "$org" --username "$user" --password "$password" --read-bucket "$bucket_id"
-echo "InfluxQL ready: database $bucket (rp autogen), read-only user $user"
+influx v1 auth create --org "$org" --username "$user" --password "$password" --read-bucket "$bucket_id" --read-bucket "$training_id"
+echo "InfluxQL ready: database $bucket (rp autogen), training database $training, read-only user $user"
