@@ -42,7 +42,7 @@ describe('a workshop at speed 60', () => {
   it('stores every reading apart from real data, with no dead letter, and a dry run raises its alert within its simulated budget', async () => {
     const farms = await app.registry.farms.list()
     expect(farms.every((f) => f.training)).toBe(true)
-    const pump = (await app.accounts.listDevices()).find((d) => d.kind === 'pump')
+    const pump = app.accounts.listDevices().find((d) => d.kind === 'pump')
     expect(pump).toBeDefined()
     await waitFor(async () => (await count(`${influx.db}_training`)) >= 3, { message: 'training readings stored', timeoutMs: 20_000 })
     expect(await count(influx.db)).toBe(0)
