@@ -13,8 +13,8 @@ export const trainingList = z.preprocess(
 )
 
 export const SimEnv = z.object({
-  /** Demo farms ranong-01 ... (one pump, one water bank, three soil probes each). */
-  SIM_FARMS: positiveInt(10),
+  /** Demo farms ranong-01 ... (one pump, one water bank, three soil probes each); 0 turns the simulator off (issue 16: a real install). */
+  SIM_FARMS: z.coerce.number().int().min(0).default(10),
   /** Total devices instead of farms (load tests): ceil(N / 5) farms. */
   SIM_DEVICES: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().positive().optional()),
   /** Simulated seconds per real second: 60 runs a day in 24 minutes. */

@@ -18,6 +18,11 @@ export const simService = defineService({
   env: SimEnv,
   async start(config, ctx) {
     const { log } = ctx
+    if (config.SIM_FARMS === 0 && config.SIM_DEVICES === undefined) {
+      // A real install with `suanyang start`: no simulated farm, no simulated reading, nothing registered.
+      log.info('SIM_FARMS=0: the simulator is off')
+      return { info: { off: true }, close: async () => {} }
+    }
     const startMs = config.SIM_START ? Date.parse(config.SIM_START) : ctx.now()
     const planned = await planFleet({
       farms: config.SIM_FARMS,

@@ -168,6 +168,10 @@ describe('field console page', () => {
     expect(refused.status).toBe(403)
     expect(await refused.text()).toContain('not a training farm')
     await page.locator('#trainer:not([hidden]) summary').click()
+    // The panel offers the training farm's devices only.
+    const offered = await page.locator('#trainer-device option').evaluateAll((os) => os.map((o) => o.getAttribute('value') ?? '').filter(Boolean))
+    expect(offered.length).toBeGreaterThan(0)
+    expect(offered.every((d) => d.startsWith('ranong-02-'))).toBe(true)
     await page.selectOption('#trainer-device', TRAINING_PUMP)
     await page.selectOption('#trainer-fault', 'dry_run')
     await page.locator('[data-act="inject"]').click()

@@ -172,3 +172,17 @@ describe('the sim service across restarts', () => {
     }
   })
 })
+
+describe('the sim service turned off', () => {
+  it('SIM_FARMS=0 (a real install): no simulated farm, device or reading, and nothing on sim/control/state', async () => {
+    const off = await startTestApp(['broker', 'sim'], { SIM_FARMS: '0' })
+    try {
+      expect(off.info.sim).toEqual({ off: true })
+      expect(off.accounts.listDevices()).toEqual([])
+      expect(await off.registry.farms.list()).toEqual([])
+      expect(off.logs.lines.some((l) => l.msg === 'SIM_FARMS=0: the simulator is off')).toBe(true)
+    } finally {
+      await off.stop()
+    }
+  })
+})

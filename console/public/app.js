@@ -315,7 +315,8 @@ async function boot() {
     lang: () => lang,
     scenarios: config.contract.scenarios,
     scenarioKinds: config.contract.scenarioKinds,
-    devices: () => [...model.devices.values()].map(({ farm, kind, device }) => ({ farm, kind, device })),
+    // Training farms' devices only: the server refuses a fault on a real farm, the panel does not offer one (issue 16).
+    devices: () => [...model.devices.values()].filter(({ farm }) => model.farms.get(farm)?.training === true).map(({ farm, kind, device }) => ({ farm, kind, device })),
   })
   await checkSession()
   setInterval(() => void (signedIn ? alerts?.refresh() : undefined), ALERTS_POLL_MS)
