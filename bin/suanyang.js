@@ -40,7 +40,7 @@ if (process.argv[2] === 'start') leanRestart()
  * grows its young generation to 128 MB and keeps it (--max-semi-space-size=8 caps it at 16 MB:
  * RSS 320 -> ~217 MB; 2 would give ~210 MB but doubled the CPU per message at QoS 0 and 1, more
  * scavenges promoting messages in flight), and glibc gives each thread (libuv's pool, where
- * scrypt and LevelDB run) its own malloc arena (MALLOC_ARENA_MAX=2: ~7-12 MB). So `start`
+ * scrypt and LevelDB run) its own malloc arena (MALLOC_ARENA_MAX=2: ~4 MB). So `start`
  * replaces itself, same pid, same arguments, once, with both set; a value given on the command
  * line, in NODE_OPTIONS or in the environment wins. Node without process.execve (before 23.11)
  * runs on with V8's and glibc's defaults.
