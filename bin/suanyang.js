@@ -32,6 +32,31 @@ const UNUSED_ENTRY_MS = 24 * 3_600_000
 // A value given on the command line or in NODE_OPTIONS wins (0: V8's own choice).
 const given = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`
 if (process.argv[2] === 'start' && !/--heap[-_]growing[-_]percent/.test(given)) v8.setFlagsFromString('--heap-growing-percent=10')
+if (process.argv[2] === 'start') leanRestart()
+
+/**
+ * Two memory settings a process can only be given when it starts (issue 20, measured with
+ * bench/idle.ts and bench/broker.ts at 10,000 idle devices): under a fleet's connect storm V8
+ * grows its young generation to 128 MB and keeps it (--max-semi-space-size=8 caps it at 16 MB:
+ * RSS 320 -> ~217 MB; 2 would give ~210 MB but doubled the CPU per message at QoS 0 and 1, more
+ * scavenges promoting messages in flight), and glibc gives each thread (libuv's pool, where
+ * scrypt and LevelDB run) its own malloc arena (MALLOC_ARENA_MAX=2: ~4 MB). So `start`
+ * replaces itself, same pid, same arguments, once, with both set; a value given on the command
+ * line, in NODE_OPTIONS or in the environment wins. Node without process.execve (before 23.11)
+ * runs on with V8's and glibc's defaults.
+ */
+function leanRestart() {
+  const semi = /--max[-_]semi[-_]space[-_]size/.test(given)
+  // Set after the restart, so it happens once; SUANYANG_NO_RESTART=1 keeps the first process.
+  if (typeof process.execve !== 'function' || process.env.SUANYANG_NO_RESTART || (semi && process.env.MALLOC_ARENA_MAX)) return
+  const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' }
+  const flags = semi ? [] : ['--max-semi-space-size=8']
+  try {
+    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...flags, ...process.argv.slice(1)], env)
+  } catch (err) {
+    if (process.env.SUANYANG_CACHE_DEBUG) process.stderr.write(`suanyang: restart with memory settings: ${err?.stack ?? err}\n`)
+  }
+}
 
 const args = process.argv.slice(2)
 const io = { env: process.env, stdout: process.stdout, stderr: process.stderr }

@@ -16,7 +16,7 @@ import { LogLimiter } from './log-limit.js'
 import { type BrokerMetrics, ChannelTally } from './metrics.js'
 import { connackFirst } from './patches/connack-first.js'
 import { dedupe } from './patches/dedupe.js'
-import { slimSettings } from './patches/lean.js'
+import { compactWill, slimSettings } from './patches/lean.js'
 import { type PatchableStore, storePatches } from './patches/store-patches.js'
 import { LoginThrottle } from './throttle.js'
 
@@ -163,6 +163,7 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
     releases.get(client)?.()
     releases.delete(client)
     slimSettings(client) // the CONNECT packet (password included) is no longer needed
+    compactWill(client) // nor the chunk it came in
   })
 
   const overLimit = (client: Client): { reason: string; code: number } | undefined => {

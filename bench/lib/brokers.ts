@@ -4,7 +4,7 @@
  * auth and ACL on) and Mosquitto (Debian package, password file + ACL file, persistence off).
  */
 import { connect } from 'node:net'
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { requireBinary } from '../../test/helpers/binaries.js'
@@ -41,6 +41,19 @@ export async function nodeMemory(httpPort: number): Promise<Record<string, numbe
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()
   const out: Record<string, number> = {}
   for (const m of text.matchAll(/^nodejs_memory_bytes\{kind="(\w+)"\} (\d+)/gm)) out[m[1] ?? ''] = Number(m[2]) / 1024 / 1024
+  return out
+}
+
+/** CPU seconds by thread name (/proc/<pid>/task/<tid>/stat): the main thread vs libuv's pool, V8's GC helpers. */
+export async function threadCpu(pid: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {}
+  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '')
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const key = tid === String(pid) ? 'main' : name
+    out[key] = (out[key] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100
+  }
   return out
 }
 
@@ -98,8 +111,8 @@ async function launch(
   throw new Error(`${name} did not start:\n${tail}`)
 }
 
-/** `nodeFlags`: V8/Node options for the broker process, e.g. ['--max-semi-space-size=2']. */
-export async function startSuanyang(fixture: Fixture, nodeFlags: string[] = []): Promise<BrokerUnderTest> {
+/** `nodeFlags`: V8/Node options for the broker process, e.g. ['--max-semi-space-size=2']; `env`: more of its environment (bench/idle.ts' probe). */
+export async function startSuanyang(fixture: Fixture, nodeFlags: string[] = [], env: Record<string, string> = {}): Promise<BrokerUnderTest> {
   const dataDir = await mkdtemp(join(tmpdir(), 'suanyang-bench-data-'))
   const keep = removeOnExit(dataDir)
   await copyFile(fixture.registryFile, join(dataDir, 'registry.sqlite'))
@@ -119,6 +132,7 @@ export async function startSuanyang(fixture: Fixture, nodeFlags: string[] = []):
           HTTP_PORT: String(httpPort),
           HOST: '127.0.0.1',
           LOG_LEVEL: 'warn', // Mosquitto logs only errors and warnings too
+          ...env,
         },
       }),
     async () => {

@@ -3,7 +3,7 @@ import { Aedes } from 'aedes'
 import mqtt from 'mqtt-packet'
 import { describe, expect, it } from 'vitest'
 import { closedAfterEach, fitsInstalled, connect as openWire, subscribe } from '../../test/helpers/aedes-wire.js'
-import { lean, leanCodec, slimSettings } from './lean.js'
+import { compactWill, lean, leanCodec, slimSettings } from './lean.js'
 import { fromAedes } from './patch.js'
 
 const connect = {
@@ -56,6 +56,27 @@ describe('leanCodec', () => {
       // The list is no longer a stream (a Duplex per packet was the cost).
       expect(typeof (parser as unknown as { _list: { pipe?: unknown } })._list.pipe).toBe('undefined')
     }
+  })
+})
+
+describe('compactWill', () => {
+  it('gives the Will payload a copy of its own, so the CONNECT chunk (password included) is not kept', () => {
+    const parser = mqtt.parser()
+    const got: Array<{ will?: { payload: Buffer } }> = []
+    parser.on('packet', (p) => got.push(p as { will?: { payload: Buffer } }))
+    // An ArrayBuffer of its own, as a socket read hands over
+    const chunk = Buffer.from(new Uint8Array(mqtt.generate(connect as mqtt.Packet)).buffer)
+    parser.parse(chunk)
+    const will = got[0]?.will
+    if (!will) throw new Error('no will parsed')
+    const client = { _will: will, will }
+    expect(will.payload.buffer).toBe(chunk.buffer) // a view into the chunk before
+    compactWill(client)
+    expect(client.will.payload.toString()).toBe('{"online":false}')
+    expect(client.will.payload.buffer).not.toBe(chunk.buffer)
+    chunk.fill(0) // the chunk's bytes no longer matter
+    expect(client.will.payload.toString()).toBe('{"online":false}')
+    compactWill({ _will: null }) // no Will: nothing to do
   })
 })
 
