@@ -57,6 +57,8 @@ const Link = z.strictObject({ link: z.string().min(20).max(128) })
 
 const LOCK_WINDOW_MS = 15 * 60_000
 const LOCK_AFTER = 10
+/** People with recent wrong passwords kept in memory, at most. */
+const MAX_TRACKED = 10_000
 
 export interface AuthOptions {
   registry: Registry
@@ -234,6 +236,8 @@ export class Authenticator {
       const s = await registry.sessions.signInWithPassword(body.person, body.password, ttlMs, 'console')
       if (!s) {
         this.failed.set(body.person, [...(this.failed.get(body.person) ?? []), this.now()])
+        // Made-up ids cost memory too: the oldest entries go first past the cap.
+        if (this.failed.size > MAX_TRACKED) this.failed.delete(this.failed.keys().next().value ?? '')
         this.failures.inc({ reason: 'password' })
         log.info({ person: body.person }, 'sign-in refused: wrong person or password')
         throw new HttpError(401, 'wrong person or password')
