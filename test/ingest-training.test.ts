@@ -5,11 +5,13 @@
  * reading from its future is dead-lettered) and its readings never reach the training bucket. A
  * farm flagged training while ingest runs is treated so within a second.
  */
+import { rm } from 'node:fs/promises'
 import { connectAsync, type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { validPump } from '../contracts/fixtures.js'
 import { DeadLetterStore } from '../runtime/deadletter.js'
-import { type TestApp, startTestApp } from './helpers/app.js'
+import { openRegistry } from '../registry/index.js'
+import { type TestApp, makeDataDir, startTestApp } from './helpers/app.js'
 import { type InfluxHandle, startInflux } from './helpers/influx.js'
 import { waitFor } from './helpers/wait-for.js'
 
@@ -38,14 +40,21 @@ const count = async (db: string, device: string) => {
 beforeAll(async () => {
   influx = await startInflux()
   await influx.exec(`CREATE DATABASE "${influx.db}_training"`)
-  app = await startTestApp(['broker', 'ingest'], { INFLUX_URL: influx.url, INFLUX_BUCKET: influx.bucket })
-  expect((await app.registry.farms.add({ id: 'workshop-01', training: true }, SYSTEM)).ok).toBe(true)
-  expect((await app.registry.farms.add({ id: 'ranong-01' }, SYSTEM)).ok).toBe(true)
+  // The farms are in the registry before ingest starts, so its first read knows the training one.
+  const dataDir = await makeDataDir()
+  const registry = await openRegistry({ dataDir })
+  expect((await registry.farms.add({ id: 'workshop-01', training: true }, SYSTEM)).ok).toBe(true)
+  expect((await registry.farms.add({ id: 'ranong-01' }, SYSTEM)).ok).toBe(true)
+  await registry.close()
+  app = await startTestApp(['broker', 'ingest'], { INFLUX_URL: influx.url, INFLUX_BUCKET: influx.bucket }, dataDir)
+  // Subscribed before anything is published (a loaded machine can take a while).
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${app.httpPort}/readyz`)).status === 200, { message: 'ingest ready', timeoutMs: 30_000 })
 }, 90_000)
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.endAsync()))
   await app?.stop()
+  await rm(app?.dataDir ?? '', { recursive: true, force: true })
   await influx?.close()
 })
 
