@@ -58,6 +58,8 @@ export const AlertsEnv = z
     INFLUX_TOKEN: z.string().default(''),
     INFLUX_ORG: z.string().default(''),
     INFLUX_BUCKET: z.string().min(1).default('suanyang'),
+    /** Training farms' alert history, apart from real data (issue 16; ingest stores their readings there). */
+    INFLUX_TRAINING_BUCKET: optionalString(),
   })
   .superRefine((c, ctx) => {
     const need = (name: keyof typeof c, why: string) => {

@@ -50,6 +50,21 @@ export interface InfluxOptions {
 }
 
 /** Writes with @influxdata/influxdb-client (v2 write API, ms precision), batched and retried by the client. */
+/** Points of training farms to `training`, the rest to `real` (issue 16: a workshop's alerts are not real history). */
+export function splitSink(real: PointSink, training: PointSink, isTraining: (farm: string) => boolean): PointSink {
+  return {
+    write: (points) => {
+      const apart = points.filter((p) => isTraining(String(p.tags.farm)))
+      const rest = apart.length === 0 ? points : points.filter((p) => !isTraining(String(p.tags.farm)))
+      if (rest.length > 0) real.write(rest)
+      if (apart.length > 0) training.write(apart)
+    },
+    close: async () => {
+      await Promise.all([real.close(), training.close()])
+    },
+  }
+}
+
 export function influxSink(opts: InfluxOptions, log: Logger): PointSink {
   const api: WriteApi = new InfluxDB({ url: opts.url, token: opts.token || undefined }).getWriteApi(opts.org, opts.bucket, 'ms', {
     flushInterval: 1_000,

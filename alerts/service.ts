@@ -10,6 +10,7 @@ import { networkInterfaces } from 'node:os'
 import { z } from 'zod'
 import cron, { type ScheduledTask } from 'node-cron'
 import { heldTooLong } from '../runtime/health.js'
+import { trainingBucket } from '../contracts/alert-storage.js'
 import { ID_PATTERN } from '../contracts/names.js'
 import { HttpError, readBody, sendJson } from '../runtime/http.js'
 import { defineService, type ServiceContext } from '../runtime/service.js'
@@ -19,7 +20,7 @@ import { AlertsEnv, type AlertsConfig } from './config.js'
 import { RegistryDirectory } from './directory.js'
 import { Dispatcher } from './dispatcher.js'
 import { AlertEngine, type Effects } from './engine.js'
-import { alertPoint, influxSink, maintenancePoint, nullSink } from './history.js'
+import { alertPoint, influxSink, maintenancePoint, nullSink, splitSink } from './history.js'
 import { queueDigests, queueReminders } from './notices.js'
 import { ConsoleNotifier } from './notifiers/console.js'
 import { LineClient } from './notifiers/line.js'
@@ -82,8 +83,9 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
   store.attach(engine.state, engine.tracks)
   await store.saveState()
 
+  const sinkTo = (url: string, bucket: string) => influxSink({ url, token: config.INFLUX_TOKEN, org: config.INFLUX_ORG, bucket }, log)
   const history = config.INFLUX_URL
-    ? influxSink({ url: config.INFLUX_URL, token: config.INFLUX_TOKEN, org: config.INFLUX_ORG, bucket: config.INFLUX_BUCKET }, log)
+    ? splitSink(sinkTo(config.INFLUX_URL, config.INFLUX_BUCKET), sinkTo(config.INFLUX_URL, trainingBucket(config.INFLUX_BUCKET, config.INFLUX_TRAINING_BUCKET)), (farm) => farms().get(farm).training)
     : nullSink
   const sent = ctx.metrics.counter('suanyang_alert_messages_total', 'Alert messages by channel and final status')
   const lifecycle = ctx.metrics.counter('suanyang_alert_events_total', 'Alert lifecycle events by rule and type')

@@ -47,3 +47,14 @@ export const ANNOTATED_EVENTS = ['fire', 'ack', 'resolve'] as const satisfies re
 
 /** How far back the dashboards look for an alert that is still open. */
 export const OPEN_ALERT_LOOKBACK_DAYS = 30
+
+/**
+ * Where a training farm's data goes (issue 16): readings (ingest) and alert history (alerts),
+ * apart from real data. As set (INFLUX_TRAINING_BUCKET), else the bucket with `_training` on its
+ * database part (`db_training/rp` on InfluxDB 1.8).
+ */
+export function trainingBucket(bucket: string, configured?: string): string {
+  if (configured) return configured
+  const [db, rp] = bucket.split('/', 2)
+  return rp === undefined ? `${db}_training` : `${db}_training/${rp}`
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { trainingBucket as bucketFor } from '../contracts/alert-storage.js'
 import { optionalString, positiveInt } from '../runtime/config.js'
 
 const list = z.preprocess(
@@ -52,8 +53,5 @@ export function ingestClientId(configured: string, username: string): string {
 }
 
 /** The training bucket: as set, else INFLUX_BUCKET with `_training` on its database part. */
-export function trainingBucket(config: Pick<IngestConfig, 'INFLUX_BUCKET' | 'INFLUX_TRAINING_BUCKET'>): string {
-  if (config.INFLUX_TRAINING_BUCKET) return config.INFLUX_TRAINING_BUCKET
-  const [db, rp] = config.INFLUX_BUCKET.split('/', 2)
-  return rp === undefined ? `${db}_training` : `${db}_training/${rp}`
-}
+export const trainingBucket = (config: Pick<IngestConfig, 'INFLUX_BUCKET' | 'INFLUX_TRAINING_BUCKET'>): string =>
+  bucketFor(config.INFLUX_BUCKET, config.INFLUX_TRAINING_BUCKET)

@@ -3,7 +3,8 @@
  * farm at speed 60, so its readings are stamped ahead of the wall clock. Before, ingest refused
  * them all as `future_ts` and nothing was stored or raised. Now: no dead letter, the readings are
  * in the training bucket and none in the real one, and a dry run injected from the trainer's
- * control topic raises its alert within its simulated budget (2 simulated minutes: 2 s at 60x).
+ * control topic raises its alert within its simulated budget (2 simulated minutes: 2 s at 60x),
+ * its history written to the training bucket as well.
  */
 import { connectAsync } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -60,6 +61,10 @@ describe('a workshop at speed 60', () => {
     expect(alert).toBeDefined()
     expect(realMs * 60).toBeLessThan(120_000)
     await control.endAsync()
+    // Its alert history too is apart from real data.
+    const alertRows = (db: string) => influx.queryRows(`SELECT count("alert_id") FROM "${db}"."autogen"."alert"`).then((r) => Number(r[0]?.count ?? 0))
+    await waitFor(async () => (await alertRows(`${influx.db}_training`)) > 0, { message: 'the alert in the training history', timeoutMs: 15_000 })
+    expect(await alertRows(influx.db)).toBe(0)
     const letters = (await DeadLetterStore.forDataDir(app.dataDir).list()).filter((l) => l.stage === 'ingest')
     expect(letters).toEqual([])
   })
