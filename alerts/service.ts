@@ -6,13 +6,13 @@
  * Asia/Bangkok; HTTP routes: the LINE webhook and the technician API.
  */
 import { randomUUID } from 'node:crypto'
-import { networkInterfaces } from 'node:os'
 import { z } from 'zod'
 import cron, { type ScheduledTask } from 'node-cron'
 import { heldTooLong } from '../runtime/health.js'
 import { trainingBucket } from '../contracts/alert-storage.js'
 import { ID_PATTERN } from '../contracts/names.js'
 import { HttpError, readBody, sendJson } from '../runtime/http.js'
+import { lanAddress } from '../runtime/lan.js'
 import { defineService, type ServiceContext } from '../runtime/service.js'
 import { API_PREFIX, apiHandler } from './api.js'
 import { MqttLink } from './commands.js'
@@ -317,11 +317,3 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
 export const alertsService = defineService({ name: 'alerts', env: AlertsEnv, start })
 
 const SignInLinkBody = z.strictObject({ person: z.string().regex(ID_PATTERN) })
-
-/** The first non-internal IPv4: how a phone on the farm LAN reaches this machine. */
-function lanAddress(): string {
-  const v4 = Object.values(networkInterfaces())
-    .flat()
-    .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)
-  return v4?.address ?? '127.0.0.1'
-}

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises'
-import { networkInterfaces } from 'node:os'
 import { parseArgs } from 'node:util'
 import { KINDS, type Kind, isKind } from '../contracts/names.js'
 import { Provisioning, provisioningDocument, secretsHeader } from '../contracts/provisioning.js'
@@ -7,6 +6,7 @@ import { openAccountStore } from '../registry/accounts-source.js'
 import { AccountError } from '../runtime/accounts.js'
 import { createLogger } from '../runtime/logger.js'
 import { importOnFirstStart } from './import.js'
+import { lanAddress } from '../runtime/lan.js'
 import { type CommandIo, fail } from './io.js'
 import { actorOf, configFor, openCliRegistry } from './registry-io.js'
 
@@ -22,14 +22,6 @@ accepts a device added here, and drops one removed, within a second. --by NAME: 
 json, one line to paste into its serial port, or header, a secrets.h to build with. --broker is
 the address devices reach the broker at (default: this machine's LAN address and MQTT_PORT).
 `
-
-/** This machine as a device on the farm LAN reaches it: the first non-internal IPv4. */
-export function lanAddress(): string {
-  const v4 = Object.values(networkInterfaces())
-    .flat()
-    .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)
-  return v4?.address ?? '127.0.0.1'
-}
 
 type FirmwareValues = { firmware?: string; broker?: string; 'wifi-ssid'?: string; 'wifi-password'?: string; apn?: string; 'apn-user'?: string; 'apn-password'?: string; ca?: string }
 type FirmwareInput = { ok: true; format: 'json' | 'header'; doc: Provisioning; caPem?: string } | { ok: false; reason: string }

@@ -90,10 +90,6 @@ export class Authenticator {
     })
   }
 
-  get tokenSet(): boolean {
-    return this.opts.config.ALERTS_API_TOKEN !== undefined
-  }
-
   async start(): Promise<void> {
     await this.watch.start()
     this.sweeper = setInterval(() => void this.opts.registry.sessions.sweep().catch((err: unknown) => this.opts.log.warn({ err }, 'session sweep failed')), 60_000)
@@ -103,11 +99,6 @@ export class Authenticator {
   close(): void {
     this.watch.close()
     clearInterval(this.sweeper)
-  }
-
-  /** The farm as the registry has it now (read every 250 ms), or undefined. */
-  farm(id: string): FarmRef | undefined {
-    return this.farmIndex.get(id)
   }
 
   farms(): FarmRef[] {
