@@ -13,7 +13,7 @@
 import { spawnSync } from 'node:child_process'
 import { availableParallelism, loadavg } from 'node:os'
 import { type BrokerUnderTest, cpuSeconds, nodeMemory, rssBytes, rssParts, startMosquittoBench, startSuanyang } from './lib/brokers.js'
-import { COST_N, benchFixture } from './lib/fixture.js'
+import { HASHING, benchFixture } from './lib/fixture.js'
 import { CONNECT_CONCURRENCY, type RunResult, type Target, closedLoop, fixedRate, idleFleet } from './lib/load.js'
 
 const args = process.argv.slice(2)
@@ -179,7 +179,7 @@ function report(r: {
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`
   const out = [
     '',
-    `Broker benchmark: ${PUBLISHERS} pump devices -> 1 subscriber, auth + ACL on, ${DEVICES} device accounts (scrypt N=${COST_N} in this fixture)`,
+    `Broker benchmark: ${PUBLISHERS} pump devices -> 1 subscriber, auth + ACL on, ${DEVICES} device accounts (${HASHING})`,
     `load average at start ${r.load0.toFixed(2)} (2 cores shared by both brokers, the generator and anything else running); ${fmt(r.seconds)} s in all`,
     '',
     line(head),

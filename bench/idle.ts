@@ -3,7 +3,7 @@
  * and the connect time go (issue 20): at each step (0, 5,000, 10,000 devices by default) the
  * broker process writes process.memoryUsage(), v8.getHeapStatistics() and its heap spaces, before
  * and after a full GC (bench/lib/memory-probe.mjs, on SIGUSR2), and the connect CPU is split by
- * thread (main vs libuv's pool, where scrypt runs, vs V8's helpers).
+ * thread (main vs libuv's pool, where LevelDB and any old scrypt hash run, vs V8's helpers).
  *
  *   npx tsx bench/idle.ts [--steps 0,5000,10000] [--node-flags "--max-semi-space-size=2"]
  *                         [--env "MALLOC_ARENA_MAX=2"] [--snapshot] [--cpu-prof] [--json]

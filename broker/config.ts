@@ -21,7 +21,7 @@ export const BrokerEnv = z.object({
   BROKER_AUTH_FAIL_LIMIT: positiveInt(10),
   /** Failed logins from one address (any usernames; an IPv6 /64) inside the window before it is throttled. */
   BROKER_AUTH_ADDRESS_FAIL_LIMIT: positiveInt(50),
-  /** Not yet proven secrets from one address being hashed (scrypt) at once; more wait (CONNACK 3). */
+  /** Not yet proven secrets from one address being checked against a slow (old scrypt) hash at once; more wait (CONNACK 3). */
   BROKER_AUTH_PENDING_PER_ADDRESS: positiveInt(16),
   BROKER_AUTH_FAIL_WINDOW_MS: positiveInt(60_000),
   /**

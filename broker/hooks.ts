@@ -201,10 +201,10 @@ export function installHooks(broker: Aedes, deps: HookDeps): Hooks {
     // An account that already proved this password gets in even from a throttled address: many
     // devices share one carrier-NAT address, and a storm from it must not lock them out.
     const cheap = accounts.isProven(username, secret)
-    // Refused before any scrypt work: the throttle bounds what a storm costs.
+    // Refused before any password work: the throttle bounds what a storm costs.
     if (blocked !== undefined && !cheap) return refuse(blocked, NOT_AUTHORIZED, true)
     // A bounded number of unproven secrets of one address are hashed at a time, so a storm of
-    // parallel guesses costs little more scrypt than the throttle allows. The rest are told
+    // parallel guesses costs little more slow hashing than the throttle allows. The rest are told
     // "server unavailable" (CONNACK 3) and retry, as devices do after a broker restart.
     const hashing = cheap ? 0 : (pendingChecks.get(address) ?? 0)
     if (hashing >= config.BROKER_AUTH_PENDING_PER_ADDRESS) return refuse('busy checking this address', SERVER_UNAVAILABLE, true)

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { Level } from 'level'
 import { OLD_ID_RANGE, type LevelBatch, type QueueStore, type WriteBehind, queueStore } from './patches/queue-store.js'
 import { type RetainedStore, retainedIndex } from './patches/retained-index.js'
+import { type IndexedStore, type KeySource, sessionIndex } from './patches/session-index.js'
 
 const require = createRequire(import.meta.url)
 
@@ -87,6 +88,9 @@ export function openStorage(opts: StorageOptions): BrokerStorage {
     ...(opts.queueHoldMs === undefined ? {} : { holdMs: opts.queueHoldMs }),
     onError: opts.onError,
   })
+  // Under hooks.ts' store-patches, which wraps addSubscriptions and cleanIncoming on top of it:
+  // the index sees only what is stored.
+  sessionIndex.install(persistence as unknown as IndexedStore, db as unknown as KeySource, opts.onError)
   db.clear(OLD_ID_RANGE).catch(opts.onError)
   return {
     persistence,

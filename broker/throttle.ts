@@ -3,8 +3,8 @@
  *
  * Two keys, never the username alone: a spray of wrong passwords for one device id from many
  * addresses must not lock the device out (its id is not a secret, and every device password is a
- * 128-bit random secret, so guessing it is not what the throttle guards against; the scrypt cost
- * of a storm is).
+ * 128-bit random secret, so guessing it is not what the throttle guards against; the cost of a
+ * storm is, for the accounts still on an old scrypt hash).
  * - (address, username): `pairLimit` failures in the window and that pair is refused before any
  *   password work. Stops a guesser, or a device with a stale password, from one address.
  * - address: `addressLimit` failures in the window, over any usernames, and the address is

@@ -238,9 +238,9 @@ export function adminRoutes(deps: AdminDeps) {
       if (extra.length > 0) throw invalid(extra)
       const farm = await farmFor(who, body.farmId)
       if (body.kind === undefined || body.kind === null || body.kind === '') throw invalid([issue('kind', REQUIRED)])
-      // The password exists only in this answer; the registry keeps its scrypt hash.
+      // The password exists only in this answer; the registry keeps its hash.
       const password = newSecret()
-      const added = orRefuse(await registry.devices.add({ ...body, farmId: farm.id, credentialsHash: await hashSecret(password) }, actorOf(who))).value
+      const added = orRefuse(await registry.devices.add({ ...body, farmId: farm.id, credentialsHash: hashSecret(password) }, actorOf(who))).value
       await deps.accounts.reload()
       const base = `farm/${farm.id}/${added.kind ?? ''}/${added.id}`
       return { status: 201, body: { device: shown(added), mqtt: { username: added.id, password, publish: `${base}/{telemetry,status,event,cmd/ack}`, commands: `${base}/cmd` } } }

@@ -66,8 +66,9 @@ export class Fleet {
       add('waterbank', spec.devices.waterbank)
       spec.plots.forEach((p, i) => add('soil', p.device, i))
     }
-    // About 25 first connections a (simulated) second, at most 30 s for the whole fleet: each
-    // costs the broker a scrypt check (~50 ms of a thread), 16 at a time per address.
+    // About 25 first connections a (simulated) second, at most 30 s for the whole fleet, as
+    // devices powering up one by one do (a connect is cheap for the broker now, but the
+    // simulated fleet should not look like a storm on the dashboards).
     ctx.connectSpreadMs = Math.min(30_000, this.devices.size * 40)
   }
 

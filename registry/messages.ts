@@ -93,7 +93,7 @@ export const CUSTOM = {
   timeZone: t('ไม่รู้จักเขตเวลานี้ (เช่น Asia/Bangkok)', 'unknown time zone (e.g. Asia/Bangkok)'),
   line: t('LINE userId คือ U ตามด้วยเลขฐานสิบหก 32 ตัว', 'a LINE userId is U and 32 hex digits'),
   phone: t('เบอร์มือถือไทย เช่น 0812345678 หรือ +66812345678', 'a Thai mobile number, e.g. 0812345678 or +66812345678'),
-  hash: t('ต้องเป็นแฮช scrypt ที่ระบบสร้าง', 'must be a scrypt hash as suanyang makes them'),
+  hash: t('ต้องเป็นแฮชที่ระบบสร้าง (hmac-sha256 หรือ scrypt)', 'must be a hash as suanyang makes them (hmac-sha256 or scrypt)'),
   date: t('ใช้รูปแบบ ปปปป-ดด-วว (ค.ศ.) เช่น 2026-03-01', 'use YYYY-MM-DD, e.g. 2026-03-01'),
   timestamp: t('ต้องเป็นวันเวลาแบบ ISO 8601 เช่น 2026-03-01T08:00:00Z', 'must be an ISO 8601 date and time, e.g. 2026-03-01T08:00:00Z'),
   wilting: t('ต้องน้อยกว่าความชื้นดินที่ความจุสนาม', 'must be below the soil field capacity'),

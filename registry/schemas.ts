@@ -117,8 +117,9 @@ function isIsoDate(s: string): boolean {
   return !Number.isNaN(day.getTime()) && day.toISOString().startsWith(s)
 }
 
-const SCRYPT_HASH = /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/
-export const CredentialsHash = z.string().refine((s) => SCRYPT_HASH.test(s), custom('hash'))
+/** The two formats of runtime/secrets.ts: the keyed hash of a generated secret, or an old scrypt one. */
+const SECRET_HASH = /^(?:hmac-sha256\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+|scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+)$/
+export const CredentialsHash = z.string().refine((s) => SECRET_HASH.test(s), custom('hash'))
 
 export const DeviceInput = z
   .strictObject({

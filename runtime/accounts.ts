@@ -4,7 +4,8 @@
  * an in-memory snapshot of them, so a login and `isProven` cost a map lookup, never a query.
  * The snapshot is read again when the registry's change counter moves (polled, `watch`) and at
  * once after a write made here; `onChange` then tells the broker, which closes the sessions of
- * accounts removed or given a new secret (`isCurrent`). Only scrypt hashes are kept anywhere.
+ * accounts removed or given a new secret (`isCurrent`). Only hashes are kept anywhere: the keyed
+ * hash of runtime/secrets.ts for the generated secrets made here, scrypt for imported old ones.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
@@ -12,7 +13,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { ID_PATTERN, KINDS, type Kind } from '../contracts/names.js'
 import { writeFileAtomic, withLock } from './files.js'
-import { DUMMY_HASH, hashSecret, newSecret, safeEqual, verifySecret } from './secrets.js'
+import { DUMMY_SECRET_HASH, hashSecret, isKeyed, newSecret, safeEqual, verifyKeyed, verifySecret } from './secrets.js'
 
 export const ROLES = ['device', 'service', 'viewer', 'operator'] as const
 export type Role = (typeof ROLES)[number]
@@ -162,7 +163,7 @@ async function readInstance(dir: string): Promise<Instance> {
 export class AccountStore {
   private entries = new Map<string, Entry>()
   private seenMark: string | undefined
-  /** username -> hash string + digest of a password already proven by scrypt. */
+  /** username -> hash string + digest of a password already proven by scrypt (old, imported hashes only). */
   private readonly verified = new Map<string, { hash: string; digest: string }>()
   /** Every identity authenticate() gave out -> the account as it was then (see tagOf). */
   private readonly issued = new WeakMap<Identity, string>()
@@ -271,9 +272,10 @@ export class AccountStore {
     if (!this.entries.has(username)) await this.refresh(false).catch(() => undefined)
     const entry = this.entries.get(username)
     const tag = tagOf(entry)
-    // An unknown account costs the same scrypt work and gets the same answer as a wrong
-    // password: the time to the answer must not tell which device ids exist (issue 13).
-    const ok = await this.check(username, password, entry?.hash ?? DUMMY_HASH)
+    // An unknown account costs the same hash work and gets the same answer as a wrong
+    // password: the time to the answer must not tell which device ids exist (issue 13). An old
+    // imported account still on scrypt answers slower than the rest until it gets a new secret.
+    const ok = await this.check(username, password, entry?.hash ?? DUMMY_SECRET_HASH)
     if (!ok || entry === undefined || tag === undefined) return undefined
     // Changed while the password was being checked: the check was against the old secret.
     if (tagOf(this.entries.get(username)) !== tag) return undefined
@@ -288,16 +290,20 @@ export class AccountStore {
   }
 
   /**
-   * True when this password already passed scrypt for this account (and the account's hash has
-   * not changed since): the broker lets such logins past its storm throttles, and they cost no scrypt.
+   * True when this password is proven for this account without slow work: a keyed hash checked
+   * now, or an old scrypt hash this password already passed (and unchanged since). The broker lets
+   * such logins past its storm throttles, since they cost next to nothing.
    */
   isProven(username: string, password: string): boolean {
+    const hash = this.entries.get(username)?.hash
+    if (hash !== undefined && isKeyed(hash)) return verifyKeyed(password, hash)
     const known = this.verified.get(username)
     if (known === undefined) return false
     return known.hash === this.entries.get(username)?.hash && safeEqual(known.digest, digest(password))
   }
 
   private async check(username: string, password: string, hash: string): Promise<boolean> {
+    if (isKeyed(hash)) return verifyKeyed(password, hash)
     const known = this.verified.get(username)
     if (known && known.hash === hash && safeEqual(known.digest, digest(password))) return true
     // A wrong password costs a full check even when the right one is cached: a quick refusal
@@ -338,11 +344,10 @@ export class AccountStore {
       if (!ID_PATTERN.test(at.device)) throw new AccountError('INVALID', `invalid device id "${at.device}"`)
     }
     if (list.length === 0) return []
-    const made = list.map((at) => ({ ...at, password: newSecret(), hash: '' }))
-    // scrypt runs on libuv's thread pool: a few at a time keeps memory bounded (16 MiB each).
-    for (let i = 0; i < made.length; i += 8) {
-      await Promise.all(made.slice(i, i + 8).map(async (m) => (m.hash = await hashSecret(m.password))))
-    }
+    const made = list.map((at) => {
+      const password = newSecret()
+      return { ...at, password, hash: hashSecret(password) }
+    })
     await this.source.putDevices(made, replace, actor)
     await this.refreshAfterWrite()
     return made.map(({ device, password }) => ({ username: device, password }))
@@ -357,7 +362,7 @@ export class AccountStore {
   async setUser(username: string, role: UserRole, farms: FarmScope = '*', actor = this.actor): Promise<Credentials> {
     if (!ID_PATTERN.test(username)) throw new AccountError('INVALID', `invalid username "${username}"`)
     const password = newSecret()
-    const hash = await hashSecret(password)
+    const hash = hashSecret(password)
     await this.source.setUser({ username, role, farms: farms === '*' ? '*' : [...farms], hash }, actor)
     await this.refreshAfterWrite()
     return { username, password }

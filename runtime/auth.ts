@@ -169,7 +169,7 @@ export class Authenticator {
     const farms = this.farmIds(principal, 'read').sort()
     const held = await this.opts.registry.sessions.account(session.hash)
     if (!held || held.farms.join(',') !== farms.join(',')) {
-      const hash = held ? '' : await hashSecret(password)
+      const hash = held ? '' : hashSecret(password)
       const r = await this.opts.registry.sessions.setAccount(session.hash, { username, role: 'viewer', farms }, hash, { who: principal.id, how: 'console' })
       if (!r.ok) throw new HttpError(401, 'the session ended')
     }
@@ -295,7 +295,7 @@ export async function issuePersonAccount(
   const farms = farmsFor(who, role === 'operator' ? 'command' : 'read', all).map((f) => f.id).sort()
   const username = personUsername(personId, role)
   const password = newSecret(18)
-  const r = await registry.sessions.setPersonAccount(personId, { username, role, farms }, await hashSecret(password), actor)
+  const r = await registry.sessions.setPersonAccount(personId, { username, role, farms }, hashSecret(password), actor)
   if (!r.ok) return { error: r.issues.map((i) => i.en).join('; ') || r.reason, notFound: r.reason === 'not_found' }
   return { username, password, farms }
 }

@@ -5,14 +5,14 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Actor, Registry } from '../registry/index.js'
-import { hashSecret } from '../runtime/secrets.js'
+import { hashSecret, newSecret } from '../runtime/secrets.js'
 import { DIALECTS, registryStores } from './helpers/registry.js'
 
 const stores = registryStores()
 afterAll(() => stores.close())
 
 const somsak: Actor = { who: 'somsak', how: 'cli' }
-const HASH = await hashSecret('device-password')
+const HASH = hashSecret(newSecret())
 
 const fields = (r: { ok: boolean; issues?: Array<{ field: string }> }) => (r.ok ? [] : (r.issues ?? []).map((i) => i.field))
 

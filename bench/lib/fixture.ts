@@ -2,27 +2,27 @@
  * The broker benchmark's accounts: N pump devices and one ingest service, for both brokers, made
  * once and cached under the OS temp dir (hashing is the slow part):
  * - a registry (`registry.sqlite`, issue 14) holding them, as the broker reads its accounts,
- *   with scrypt hashes in the same `scrypt$N$r$p$salt$hash` encoding as runtime/secrets.ts, at
- *   a LOWER cost N (see COST_N). It is made with `suanyang import` from an accounts.json in the
- *   old format, which the cache keeps as the source;
+ *   with the hashes production gives generated secrets (runtime/secrets.ts `hashSecret`, the
+ *   keyed hash). It is made with `suanyang import` from an accounts.json in the old file's
+ *   format, which the cache keeps as the source;
  * - a Mosquitto password file (mosquitto_passwd -U: PBKDF2-SHA512) and an ACL file that grant
  *   the same as our policy for this mix (devices write their own topics, ingest reads farm/#).
  */
 import { spawn } from 'node:child_process'
-import { randomBytes, scrypt } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { importFiles } from '../../cli/import.js'
 import { openRegistry, sqlitePath } from '../../registry/index.js'
+import { hashSecret } from '../../runtime/secrets.js'
 import { requireBinary } from '../../test/helpers/binaries.js'
 
 /**
- * scrypt cost of the fixture's hashes: 256 (about 1 ms) instead of the production 16,384 (about
- * 60 ms on this class of machine). At production cost, admitting 10,000 devices costs ~10 minutes
- * of CPU: a benchmark of connections would measure scrypt, and run for minutes.
+ * How the fixture's device secrets are hashed: as production hashes them (the keyed hash). Until
+ * 2026-12-04 the fixture used scrypt at N=256, a 64th of the production cost (see bench/README.md).
  */
-export const COST_N = 256
+export const HASHING = 'hmac-sha256, as production'
 const FARM = 'bench'
 
 export interface Creds {
@@ -42,38 +42,22 @@ export interface Fixture {
   farm: string
 }
 
-const scryptAsync = (secret: string, salt: Buffer, n: number) =>
-  new Promise<Buffer>((resolve, reject) => scrypt(secret, salt, 32, { N: n, r: 8, p: 1, maxmem: 256 * n * 8 }, (err, key) => (err ? reject(err) : resolve(key))))
-
-async function hash(secret: string): Promise<string> {
-  const salt = randomBytes(16)
-  const key = await scryptAsync(secret, salt, COST_N)
-  return ['scrypt', COST_N, 8, 1, salt.toString('base64url'), key.toString('base64url')].join('$')
-}
-
-/** Hashes in batches: the libuv pool runs four at a time, on however many cores there are. */
-async function hashAll(secrets: string[]): Promise<string[]> {
-  const out: string[] = []
-  for (let i = 0; i < secrets.length; i += 256) out.push(...(await Promise.all(secrets.slice(i, i + 256).map(hash))))
-  return out
-}
-
 export const deviceId = (i: number) => `bp-${String(i).padStart(5, '0')}`
 export const telemetryTopic = (device: string) => `farm/${FARM}/pump/${device}/telemetry`
 
 export async function benchFixture(count: number, log: (line: string) => void): Promise<Fixture> {
-  const dir = join(tmpdir(), `suanyang-bench-broker-v1-${count}-n${COST_N}`)
+  const dir = join(tmpdir(), `suanyang-bench-broker-v2-${count}-keyed`)
   const paths = { accountsFile: join(dir, 'accounts.json'), passwordFile: join(dir, 'mosquitto.passwd'), aclFile: join(dir, 'mosquitto.acl'), creds: join(dir, 'credentials.json') }
   const cached = await readFile(paths.creds, 'utf8').then((t) => JSON.parse(t) as { devices: Creds[]; ingest: Creds }, () => undefined)
   if (cached) return { dir, ...paths, registryFile: await registryOf(dir, log), ...cached, farm: FARM }
 
-  log(`making the fixture: ${count} device accounts (scrypt N=${COST_N}) and the Mosquitto password file, cached in ${dir}`)
+  log(`making the fixture: ${count} device accounts (${HASHING}) and the Mosquitto password file, cached in ${dir}`)
   const t0 = performance.now()
   await rm(dir, { recursive: true, force: true })
   await mkdir(dir, { recursive: true })
   const devices = Array.from({ length: count }, (_, i) => ({ username: deviceId(i + 1), password: randomBytes(18).toString('base64url') }))
   const ingest = { username: 'bench-ingest', password: randomBytes(18).toString('base64url') }
-  const hashes = await hashAll([...devices, ingest].map((c) => c.password))
+  const hashes = [...devices, ingest].map((c) => hashSecret(c.password))
   const createdAt = new Date().toISOString()
   const accounts = {
     version: 1,

@@ -99,7 +99,7 @@ async function childMain(): Promise<void> {
   }
   const conns: Conn[] = []
   try {
-    // A few at a time: each CONNECT costs the broker one scrypt verification.
+    // A few at a time, as a fleet coming back does (each CONNECT is one account check and a few disk writes).
     for (let i = 0; i < cfg.devices.length; i += 8) {
       const batch = cfg.devices.slice(i, i + 8).map((d) => connectDevice(cfg, d, onPuback, onClose))
       conns.push(...(await Promise.all(batch)))

@@ -19,13 +19,14 @@ import { persistenceMatchCache } from './persistence-match-cache.js'
 import { probeShapes } from './probe.js'
 import { queueStore } from './queue-store.js'
 import { retainedIndex } from './retained-index.js'
+import { sessionIndex } from './session-index.js'
 import { storePatches } from './store-patches.js'
 import { strictParse } from './strict-parse.js'
 
-export { connackFirst, dedupe, durableAck, fastParse, fastWrite, lean, matchCache, persistenceMatchCache, queueStore, retainedIndex, storePatches, strictParse }
+export { connackFirst, dedupe, durableAck, fastParse, fastWrite, lean, matchCache, persistenceMatchCache, queueStore, retainedIndex, sessionIndex, storePatches, strictParse }
 
 /** Every patch, in the order the broker installs them. */
-export const PATCHES: readonly Patch[] = [lean, fastParse, strictParse, retainedIndex, queueStore, fastWrite, persistenceMatchCache, matchCache, durableAck, storePatches, dedupe, connackFirst]
+export const PATCHES: readonly Patch[] = [lean, fastParse, strictParse, retainedIndex, queueStore, sessionIndex, fastWrite, persistenceMatchCache, matchCache, durableAck, storePatches, dedupe, connackFirst]
 
 /** `unknownVersion`: the shape fits, only the version is not one the patch was written for. */
 export type Verdict = { ok: true; warning?: string } | { ok: false; reason: string; unknownVersion?: true }

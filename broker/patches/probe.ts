@@ -13,22 +13,32 @@ const fromProject = createRequire(import.meta.url)
 const PROBE = { clientId: 'probe/client:1', brokerId: 'probe-broker', brokerCounter: 42 }
 
 /** aedes-persistence-level on a store that only records what it is asked to write. */
-function levelProbe(): Pick<Shapes, 'persistence' | 'queuedWrite'> {
+function levelProbe(): Pick<Shapes, 'persistence' | 'queuedWrite' | 'sessionWrites'> {
   const writes: Array<{ key: string; value: unknown }> = []
+  const batches: Array<Array<{ key: string }>> = []
   const recorder = {
     put: (key: string, value: unknown) => {
       writes.push({ key, value })
       return Promise.resolve()
     },
+    batch: (ops: Array<{ key: string }>) => {
+      batches.push(ops)
+      return Promise.resolve()
+    },
   }
   const create = fromProject('aedes-persistence-level') as (db: unknown) => object
   const persistence = create(recorder)
-  const store = (persistence as { asyncPersistence?: { outgoingEnqueue?: (sub: object, packet: object) => Promise<unknown> } }).asyncPersistence
+  const store = (persistence as { asyncPersistence?: Record<string, ((...args: object[]) => Promise<unknown>) | undefined> }).asyncPersistence
   const packet = { cmd: 'publish', topic: 'probe/topic', payload: Buffer.from('probe'), qos: 1, retain: false, brokerId: PROBE.brokerId, brokerCounter: PROBE.brokerCounter }
   // The write happens synchronously inside the call (before its first await); a failure leaves `writes` empty.
   store?.outgoingEnqueue?.({ clientId: PROBE.clientId }, packet).catch(() => undefined)
   const [write] = writes
-  return { persistence, queuedWrite: write && { ...write, ...PROBE } }
+  // And what session-index.ts reads back at start: one subscription, one inbound QoS 2 packet.
+  const client = { id: PROBE.clientId }
+  store?.addSubscriptions?.(client, [{ topic: 'probe/+/cmd', qos: 1 }]).catch(() => undefined)
+  store?.incomingStorePacket?.(client, { ...packet, qos: 2, messageId: 7 }).catch(() => undefined)
+  const sessionWrites = { clientId: PROBE.clientId, subscription: batches[0]?.[0]?.key, incoming: writes[1]?.key }
+  return { persistence, queuedWrite: write && { ...write, ...PROBE }, sessionWrites }
 }
 
 export function probeShapes(storage: 'level' | 'redis'): Shapes {

@@ -10,7 +10,7 @@
  * lookups), so a person removed, a role taken away or a session ended counts at the next request.
  */
 import { createHash } from 'node:crypto'
-import { DUMMY_HASH, hashSecret, newSecret, verifySecret } from '../../runtime/secrets.js'
+import { DUMMY_PASSWORD_HASH, hashPassword, newSecret, verifySecret } from '../../runtime/secrets.js'
 import type { Grant, Principal } from '../access.js'
 import { type Actor, checkActor, writeAudit } from '../audit.js'
 import type { Queryable, Row } from '../db.js'
@@ -68,7 +68,7 @@ export class Sessions {
     if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
       return refuse('invalid', [issue('password', { th: `รหัสผ่านต้องยาว ${PASSWORD_MIN}-${PASSWORD_MAX} ตัวอักษร`, en: `a password is ${PASSWORD_MIN} to ${PASSWORD_MAX} characters` })])
     }
-    const hash = await hashSecret(password)
+    const hash = await hashPassword(password)
     return mutate(this.scope, async (q) => {
       const changed = await q.run('UPDATE people SET password_hash = $1, updated_at = $2 WHERE id = $3', [hash, this.iso(), personId])
       if (changed === 0) return refuse('not_found', [issue('personId', refusal('notFound', { entity: 'person', id: personId }))])
@@ -102,7 +102,7 @@ export class Sessions {
   async signInWithPassword(personId: string, password: string, ttlMs: number, how: Actor['how']): Promise<SessionStart | undefined> {
     const row = await reader(this.scope).get<Row>('SELECT password_hash FROM people WHERE id = $1', [personId])
     const hash = text(row?.password_hash)
-    const ok = await verifySecret(password, hash ?? DUMMY_HASH)
+    const ok = await verifySecret(password, hash ?? DUMMY_PASSWORD_HASH)
     if (!ok || hash === null) return undefined
     return this.start(personId, 'password', ttlMs, how)
   }

@@ -9,7 +9,7 @@ import type { Kind } from '../../contracts/names.js'
 import type { Registry } from '../../registry/index.js'
 import type { AccountsFile, FarmScope, UserRole } from '../../runtime/accounts.js'
 import { writeFileAtomic } from '../../runtime/files.js'
-import { hashSecret, newSecret } from '../../runtime/secrets.js'
+import { hashPassword, newSecret } from '../../runtime/secrets.js'
 
 export interface LegacyAccounts {
   devices?: ReadonlyArray<{ device: string; farm: string; kind: Kind }>
@@ -30,12 +30,12 @@ export async function writeAccountsJson(dataDir: string, add: LegacyAccounts): P
   for (const d of add.devices ?? []) {
     const password = newSecret()
     passwords.set(d.device, password)
-    file.devices[d.device] = { farm: d.farm, kind: d.kind, hash: await hashSecret(password), createdAt }
+    file.devices[d.device] = { farm: d.farm, kind: d.kind, hash: await hashPassword(password), createdAt }
   }
   for (const u of add.users ?? []) {
     const password = newSecret()
     passwords.set(u.username, password)
-    file.users[u.username] = { role: u.role, farms: u.farms === undefined || u.farms === '*' ? '*' : [...u.farms], hash: await hashSecret(password), createdAt }
+    file.users[u.username] = { role: u.role, farms: u.farms === undefined || u.farms === '*' ? '*' : [...u.farms], hash: await hashPassword(password), createdAt }
   }
   await mkdir(dataDir, { recursive: true })
   await writeFileAtomic(path, `${JSON.stringify(file, null, 2)}\n`)
