@@ -79,8 +79,8 @@ export interface Shapes {
   /** Level storage only: an aedes-persistence-level instance, and what it wrote for one queued packet. */
   persistence?: object
   queuedWrite?: { key: string; value: unknown; clientId: string; brokerId: string; brokerCounter: number } | undefined
-  /** Level storage only: the keys it wrote for one subscription and one inbound QoS 2 packet of `clientId`. */
-  sessionWrites?: { clientId: string; subscription: string | undefined; incoming: string | undefined } | undefined
+  /** Level storage only: the keys it wrote for one subscription, one inbound QoS 2 packet and a Will of `clientId`. */
+  sessionWrites?: { clientId: string; subscription: string | undefined; incoming: string | undefined; will: string | undefined } | undefined
 }
 
 export interface Patch<Install extends (...args: never[]) => unknown = (...args: never[]) => unknown> {

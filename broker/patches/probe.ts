@@ -33,11 +33,12 @@ function levelProbe(): Pick<Shapes, 'persistence' | 'queuedWrite' | 'sessionWrit
   // The write happens synchronously inside the call (before its first await); a failure leaves `writes` empty.
   store?.outgoingEnqueue?.({ clientId: PROBE.clientId }, packet).catch(() => undefined)
   const [write] = writes
-  // And what session-index.ts reads back at start: one subscription, one inbound QoS 2 packet.
+  // And what session-index.ts reads back at start: a subscription, an inbound QoS 2 packet, a Will.
   const client = { id: PROBE.clientId }
   store?.addSubscriptions?.(client, [{ topic: 'probe/+/cmd', qos: 1 }]).catch(() => undefined)
   store?.incomingStorePacket?.(client, { ...packet, qos: 2, messageId: 7 }).catch(() => undefined)
-  const sessionWrites = { clientId: PROBE.clientId, subscription: batches[0]?.[0]?.key, incoming: writes[1]?.key }
+  store?.putWill?.(client, { ...packet, topic: 'probe/will' }).catch(() => undefined)
+  const sessionWrites = { clientId: PROBE.clientId, subscription: batches[0]?.[0]?.key, incoming: writes[1]?.key, will: writes[2]?.key }
   return { persistence, queuedWrite: write && { ...write, ...PROBE }, sessionWrites }
 }
 

@@ -12,12 +12,15 @@ const opened = closedAfterEach()
  * wipes that reach aedes-persistence-level underneath.
  */
 async function indexedBroker(level: LevelStore) {
-  const inner = level.persistence.asyncPersistence as unknown as { cleanSubscriptions: (c: Client) => Promise<unknown>; cleanIncoming: (c: Client) => Promise<unknown> }
-  const wipes = { subscriptions: 0, incoming: 0 }
+  type Wipe = (c: Client) => Promise<unknown>
+  const inner = level.persistence.asyncPersistence as unknown as { cleanSubscriptions: Wipe; cleanIncoming: Wipe; delWill: Wipe }
+  const wipes = { subscriptions: 0, incoming: 0, wills: 0 }
   const cleanSubscriptions = inner.cleanSubscriptions.bind(inner)
   inner.cleanSubscriptions = (c) => (wipes.subscriptions++, cleanSubscriptions(c))
   const cleanIncoming = inner.cleanIncoming.bind(inner)
   inner.cleanIncoming = (c) => (wipes.incoming++, cleanIncoming(c))
+  const delWill = inner.delWill.bind(inner)
+  inner.delWill = (c) => (wipes.wills++, delWill(c))
   const index = sessionIndex.install(level.persistence as unknown as IndexedStore, level.db as unknown as KeySource, (err) => {
     throw err
   })
@@ -40,8 +43,8 @@ describe('session-index on real Aedes and aedes-persistence-level', () => {
       const device = await connect(b, `pump-${i}`)
       device.destroy()
     }
-    expect(wipes).toEqual({ subscriptions: 0, incoming: 0 })
-    expect(index.skipped()).toBeGreaterThanOrEqual(10)
+    expect(wipes).toEqual({ subscriptions: 0, incoming: 0, wills: 0 })
+    expect(index.skipped()).toBeGreaterThanOrEqual(15)
   })
 
   it("a clean CONNECT still drops what an earlier process left on disk: subscriptions and inbound QoS 2 [MQTT-3.1.2-6]", async () => {
@@ -60,15 +63,32 @@ describe('session-index on real Aedes and aedes-persistence-level', () => {
     // A new process: the index learns from the disk that `console` has a session to drop.
     const again = opened(await level.reopen())
     const second = await indexedBroker(again)
-    expect(second.index.sizes()).toEqual({ subscriptions: 1, incoming: 1 })
+    expect(second.index.sizes()).toEqual({ subscriptions: 1, incoming: 1, wills: 0 })
     const fresh = await connect(second.b, 'console', { clean: true })
     await waitFor(async () => (await again.keys('subscriptions:console:')).length === 0, { message: 'old subscription wiped' })
     expect(await again.keys('incoming:console:')).toEqual([])
     await publish(second.b, 'farm/f1/pump/p1/telemetry')
     await new Promise((r) => setTimeout(r, 50))
     expect(fresh.packets.filter((p) => p.type === PUBLISH)).toEqual([]) // the dropped session's filter delivers nothing
-    expect(second.wipes).toEqual({ subscriptions: 1, incoming: 1 })
-    expect(second.index.sizes()).toEqual({ subscriptions: 0, incoming: 0 })
+    expect(second.wipes).toEqual({ subscriptions: 1, incoming: 1, wills: 0 })
+    expect(second.index.sizes()).toEqual({ subscriptions: 0, incoming: 0, wills: 0 })
+  })
+
+  it('a Will an earlier process left is deleted at CONNECT, a device with none costs no read, and a Will still goes once published [MQTT-3.1.2-8]', async () => {
+    const level = opened(await openLevelStore())
+    const will = { cmd: 'publish', topic: 'farm/f1/pump/pump-9/status', payload: Buffer.from('{"online":false}'), qos: 1, retain: true }
+    await (level.persistence.putWill as (c: { id: string }, p: object) => Promise<void>)({ id: 'pump-9' }, will)
+    const { b, wipes, index } = await indexedBroker(level)
+    expect(index.sizes().wills).toBe(1)
+    const willOf = (id: string) => ({ will: { ...will, topic: `farm/f1/pump/${id}/status`, qos: 1 as const } })
+    const fresh = await connect(b, 'pump-1', willOf('pump-1'))
+    expect(wipes.wills).toBe(0) // nothing stored for pump-1: its old Will is not looked up
+    await waitFor(async () => (await level.keys('will:pump-1')).length === 1, { message: "pump-1's Will stored" })
+    await connect(b, 'pump-9', willOf('pump-9'))
+    expect(wipes.wills).toBe(1) // the Will left on disk is looked up and replaced
+    fresh.destroy() // gone without DISCONNECT: the Will is published, then deleted
+    await waitFor(async () => (await level.keys('will:pump-1')).length === 0, { message: "pump-1's Will deleted after it was published" })
+    expect(wipes.wills).toBe(2)
   })
 
   it('a clean session that subscribes is wiped when it reconnects, and is then skipped', async () => {
@@ -102,6 +122,8 @@ describe('the index stays a superset of the disk', () => {
       },
       incomingStorePacket: async (c) => void calls.push(`store ${c.id}`),
       cleanIncoming: async (c) => void calls.push(`wipe-in ${c.id}`),
+      putWill: async (c) => void calls.push(`will ${c.id}`),
+      delWill: async (c) => void calls.push(`del-will ${c.id}`),
     }
     const none: KeySource = { keys: async function* () {} }
     return { store, calls, none, finish: () => finish() }
@@ -144,7 +166,7 @@ describe('the index stays a superset of the disk', () => {
     await index.ready
     await s.store.cleanIncoming?.(client('b'))
     expect(s.calls).toEqual(['wipe-in b'])
-    expect(index.sizes()).toEqual({ subscriptions: 1, incoming: 0 })
+    expect(index.sizes()).toEqual({ subscriptions: 1, incoming: 0, wills: 0 })
   })
 
   it('reads client ids from keys as aedes-persistence-level encodes them', () => {
@@ -152,5 +174,6 @@ describe('the index stays a superset of the disk', () => {
     expect(clientOfKey('incoming:', 'incoming:p%E0%B8%811:0000000000000007')).toBe('pก1')
     expect(clientOfKey('incoming:', 'incoming:%E0%A4:1')).toBeUndefined() // not decodable: ignored, never a throw
     expect(clientOfKey('incoming:', 'subscriptions:a:x')).toBeUndefined()
+    expect(clientOfKey('will:', `will:${encodeURIComponent('pump:1/ก')}`)).toBe('pump:1/ก')
   })
 })

@@ -1,6 +1,6 @@
 /**
  * Which clients have anything stored under their id, kept in memory, so a clean-session CONNECT
- * of a client with nothing stored costs no disk work (issue 20, connect cost; issue 14's
+ * of a client with nothing stored costs no disk reads (issue 20, connect cost; issue 14's
  * benchmark: 10,000 devices connecting).
  *
  * At every clean-session CONNECT Aedes asks the persistence to drop the client's earlier
@@ -9,6 +9,9 @@
  * range delete of its inbound QoS 2 packets). A device that never subscribed and never sent QoS 2
  * has nothing there, yet each connect paid an iterator and a range delete: about a fifth of
  * the broker's CPU in a reconnect storm (bench/idle.ts, 14.8 -> 11.2 s for 10,000 devices).
+ * Likewise before it stores a device's Last Will, Aedes deletes the one stored before (`delWill`:
+ * a read, and a delete when found), also when a device's Will was published and deleted when it
+ * went away, as after a tower outage.
  *
  * The index is a superset of what is on disk, never less: a client is added before a write that
  * stores something under its id can start, and removed only after a wipe succeeded with no write
@@ -17,7 +20,7 @@
  * runs as before). A client not in it has nothing to wipe, so the wipe is skipped.
  *
  * The key layout read at start is aedes-persistence-level's (`subscriptions:{id}:{topic}`,
- * `incoming:{id}:{messageId}`, the id URI-encoded): checked against what the real package writes
+ * `incoming:{id}:{messageId}`, `will:{id}`, the id URI-encoded): checked against what the real package writes
  * (probe.ts) before the broker starts.
  */
 import type { Client } from 'aedes'
@@ -28,6 +31,8 @@ export interface IndexedStore {
   cleanSubscriptions(client: Client): Promise<unknown>
   incomingStorePacket(client: Client, packet: object): Promise<unknown>
   cleanIncoming?: (client: Client) => Promise<unknown>
+  putWill(client: { id: string }, packet: object): Promise<unknown>
+  delWill(client: { id: string }): Promise<unknown>
 }
 
 /** The keys of a LevelDB range, as `level` gives them. */
@@ -37,11 +42,13 @@ export interface KeySource {
 
 export const SUBSCRIPTION_PREFIX = 'subscriptions:'
 export const INCOMING_PREFIX = 'incoming:'
+export const WILL_PREFIX = 'will:'
 
 /** The client id a stored key belongs to, or undefined when the key is not under `prefix`. */
 export function clientOfKey(prefix: string, key: string): string | undefined {
   if (!key.startsWith(prefix)) return undefined
-  const end = key.indexOf(':', prefix.length)
+  // A Will's key ends with the id; the others go on after a ':' (which an encoded id never holds).
+  const end = prefix === WILL_PREFIX ? key.length : key.indexOf(':', prefix.length)
   if (end === -1) return undefined
   try {
     return decodeURIComponent(key.slice(prefix.length, end))
@@ -81,7 +88,7 @@ export interface SessionIndex {
   /** Resolves when the keys on disk are read; wipes are never skipped before. */
   ready: Promise<void>
   /** Clients that may have subscriptions / inbound packets stored (for tests and metrics). */
-  sizes(): { subscriptions: number; incoming: number }
+  sizes(): { subscriptions: number; incoming: number; wills: number }
   /** Wipes skipped because nothing was stored. */
   skipped(): number
 }
@@ -93,11 +100,12 @@ function range(prefix: string) {
 export function indexSessions(store: IndexedStore, db: KeySource, onError: (err: unknown) => void): SessionIndex {
   const subs = new Tracked()
   const incoming = new Tracked()
+  const wills = new Tracked()
   let loaded = false
   let skips = 0
 
   // A wipe of `id` through `wipe`, skipped when the index knows nothing is stored.
-  const guarded = (tracked: Tracked, wipe: (client: Client) => Promise<unknown>) => (client: Client) => {
+  const guarded = <C extends { id: string }>(tracked: Tracked, wipe: (client: C) => Promise<unknown>) => (client: C) => {
     if (loaded && !tracked.has(client.id)) {
       skips++
       return Promise.resolve(undefined)
@@ -122,11 +130,18 @@ export function indexSessions(store: IndexedStore, db: KeySource, onError: (err:
     return incomingStorePacket(client, packet)
   }
   if (typeof store.cleanIncoming === 'function') store.cleanIncoming = guarded(incoming, store.cleanIncoming.bind(store))
+  const putWill = store.putWill.bind(store)
+  store.putWill = (client, packet) => {
+    wills.add(client.id)
+    return putWill(client, packet)
+  }
+  store.delWill = guarded(wills, store.delWill.bind(store))
 
   const load = async () => {
     for (const [prefix, tracked] of [
       [SUBSCRIPTION_PREFIX, subs],
       [INCOMING_PREFIX, incoming],
+      [WILL_PREFIX, wills],
     ] as const) {
       for await (const key of db.keys(range(prefix))) {
         const id = clientOfKey(prefix, key)
@@ -138,7 +153,7 @@ export function indexSessions(store: IndexedStore, db: KeySource, onError: (err:
   const ready = load().catch(onError)
   return {
     ready,
-    sizes: () => ({ subscriptions: subs.size, incoming: incoming.size }),
+    sizes: () => ({ subscriptions: subs.size, incoming: incoming.size, wills: wills.size }),
     skipped: () => skips,
   }
 }
@@ -153,6 +168,7 @@ function layoutProblems(writes: Shapes['sessionWrites']): string[] {
   if (clientOfKey(INCOMING_PREFIX, writes.incoming ?? '') !== writes.clientId) {
     out.push(`an inbound packet's key is ${JSON.stringify(writes.incoming)}, not under ${INCOMING_PREFIX}{id}:`)
   }
+  if (clientOfKey(WILL_PREFIX, writes.will ?? '') !== writes.clientId) out.push(`a Will's key is ${JSON.stringify(writes.will)}, not ${WILL_PREFIX}{id}`)
   return out
 }
 
@@ -160,11 +176,11 @@ export const sessionIndex = definePatch({
   name: 'session-index',
   package: 'aedes-persistence-level',
   versions: ['9.2.0'],
-  clause: '[MQTT-3.1.2-6] a clean session still discards every earlier session state; speed: no disk work at CONNECT when there is none',
+  clause: '[MQTT-3.1.2-6] a clean session still discards every earlier session state, [MQTT-3.1.2-8] a Will is still deleted once published or after a DISCONNECT; speed: no disk reads at CONNECT when nothing is stored',
   storage: 'level',
   check: ({ persistence, sessionWrites }) =>
     problems(
-      ...(['addSubscriptions', 'cleanSubscriptions', 'incomingStorePacket', 'cleanIncoming'] as const).map((name) => fn('the persistence', persistence, name)),
+      ...(['addSubscriptions', 'cleanSubscriptions', 'incomingStorePacket', 'cleanIncoming', 'putWill', 'delWill'] as const).map((name) => fn('the persistence', persistence, name)),
       ...layoutProblems(sessionWrites),
     ),
   install: indexSessions,
