@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import { Aedes, type Client } from 'aedes'
 import { describe, expect, it } from 'vitest'
 import { PUBLISH, clientOf, closeBroker, closedAfterEach, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
@@ -13,14 +14,16 @@ const opened = closedAfterEach()
  */
 async function indexedBroker(level: LevelStore) {
   type Wipe = (c: Client) => Promise<unknown>
-  const inner = level.persistence.asyncPersistence as unknown as { cleanSubscriptions: Wipe; cleanIncoming: Wipe; delWill: Wipe }
-  const wipes = { subscriptions: 0, incoming: 0, wills: 0 }
+  const inner = level.persistence.asyncPersistence as unknown as { cleanSubscriptions: Wipe; cleanIncoming: Wipe; delWill: Wipe; outgoingStream: (c: Client) => unknown }
+  const wipes = { subscriptions: 0, incoming: 0, wills: 0, queueReads: 0 }
   const cleanSubscriptions = inner.cleanSubscriptions.bind(inner)
   inner.cleanSubscriptions = (c) => (wipes.subscriptions++, cleanSubscriptions(c))
   const cleanIncoming = inner.cleanIncoming.bind(inner)
   inner.cleanIncoming = (c) => (wipes.incoming++, cleanIncoming(c))
   const delWill = inner.delWill.bind(inner)
   inner.delWill = (c) => (wipes.wills++, delWill(c))
+  const outgoingStream = inner.outgoingStream.bind(inner)
+  inner.outgoingStream = (c) => (wipes.queueReads++, outgoingStream(c))
   const index = sessionIndex.install(level.persistence as unknown as IndexedStore, level.db as unknown as KeySource, (err) => {
     throw err
   })
@@ -43,8 +46,8 @@ describe('session-index on real Aedes and aedes-persistence-level', () => {
       const device = await connect(b, `pump-${i}`)
       device.destroy()
     }
-    expect(wipes).toEqual({ subscriptions: 0, incoming: 0, wills: 0 })
-    expect(index.skipped()).toBeGreaterThanOrEqual(15)
+    expect(wipes).toEqual({ subscriptions: 0, incoming: 0, wills: 0, queueReads: 0 })
+    expect(index.skipped()).toBeGreaterThanOrEqual(20)
   })
 
   it("a clean CONNECT still drops what an earlier process left on disk: subscriptions and inbound QoS 2 [MQTT-3.1.2-6]", async () => {
@@ -63,15 +66,16 @@ describe('session-index on real Aedes and aedes-persistence-level', () => {
     // A new process: the index learns from the disk that `console` has a session to drop.
     const again = opened(await level.reopen())
     const second = await indexedBroker(again)
-    expect(second.index.sizes()).toEqual({ subscriptions: 1, incoming: 1, wills: 0 })
+    // Its own QoS 2 publish matched its filter: a delivery queued for a persistent session.
+    expect(second.index.sizes()).toEqual({ subscriptions: 1, incoming: 1, wills: 0, queues: 1 })
     const fresh = await connect(second.b, 'console', { clean: true })
     await waitFor(async () => (await again.keys('subscriptions:console:')).length === 0, { message: 'old subscription wiped' })
     expect(await again.keys('incoming:console:')).toEqual([])
     await publish(second.b, 'farm/f1/pump/p1/telemetry')
     await new Promise((r) => setTimeout(r, 50))
     expect(fresh.packets.filter((p) => p.type === PUBLISH)).toEqual([]) // the dropped session's filter delivers nothing
-    expect(second.wipes).toEqual({ subscriptions: 1, incoming: 1, wills: 0 })
-    expect(second.index.sizes()).toEqual({ subscriptions: 0, incoming: 0, wills: 0 })
+    expect(second.wipes).toMatchObject({ subscriptions: 1, incoming: 1, wills: 0 })
+    expect(second.index.sizes()).toEqual({ subscriptions: 0, incoming: 0, wills: 0, queues: 1 }) // a queue's entry stays
   })
 
   it('a Will an earlier process left is deleted at CONNECT, a device with none costs no read, and a Will still goes once published [MQTT-3.1.2-8]', async () => {
@@ -89,6 +93,27 @@ describe('session-index on real Aedes and aedes-persistence-level', () => {
     fresh.destroy() // gone without DISCONNECT: the Will is published, then deleted
     await waitFor(async () => (await level.keys('will:pump-1')).length === 0, { message: "pump-1's Will deleted after it was published" })
     expect(wipes.wills).toBe(2)
+  })
+
+  it("a persistent session's queue left by an earlier process is still delivered at reconnect; others read no queue [MQTT-4.4.0-1]", async () => {
+    const level = opened(await openLevelStore())
+    const first = await indexedBroker(level)
+    const away = await connect(first.b, 'ingest', { clean: false })
+    await subscribe(away, ['farm/+/pump/+/telemetry'])
+    away.destroy()
+    await waitFor(() => !clientOf(first.b, 'ingest'), { message: 'ingest gone' })
+    for (let seq = 1; seq <= 3; seq++) await publish(first.b, `farm/f1/pump/p${seq}/telemetry`)
+    expect(first.index.sizes().queues).toBe(1)
+    await closeBroker(first.b) // queue-store is not installed here: each message is on disk already
+    const again = opened(await level.reopen())
+    const second = await indexedBroker(again)
+    expect(second.index.sizes().queues).toBe(1)
+    await connect(second.b, 'pump-1')
+    expect(second.wipes.queueReads).toBe(0)
+    const back = await connect(second.b, 'ingest', { clean: false })
+    const got = await back.waitFor(PUBLISH, 3)
+    expect(got.map((p) => p.topic)).toEqual([1, 2, 3].map((n) => `farm/f1/pump/p${n}/telemetry`))
+    expect(second.wipes.queueReads).toBe(1)
   })
 
   it('a clean session that subscribes is wiped when it reconnects, and is then skipped', async () => {
@@ -124,6 +149,9 @@ describe('the index stays a superset of the disk', () => {
       cleanIncoming: async (c) => void calls.push(`wipe-in ${c.id}`),
       putWill: async (c) => void calls.push(`will ${c.id}`),
       delWill: async (c) => void calls.push(`del-will ${c.id}`),
+      outgoingEnqueue: async (sub) => void calls.push(`enqueue ${sub.clientId}`),
+      outgoingEnqueueCombi: async (subs) => void calls.push(`enqueue ${subs.map((s) => s.clientId).join(',')}`),
+      outgoingStream: () => Readable.from([]),
     }
     const none: KeySource = { keys: async function* () {} }
     return { store, calls, none, finish: () => finish() }
@@ -166,7 +194,7 @@ describe('the index stays a superset of the disk', () => {
     await index.ready
     await s.store.cleanIncoming?.(client('b'))
     expect(s.calls).toEqual(['wipe-in b'])
-    expect(index.sizes()).toEqual({ subscriptions: 1, incoming: 0, wills: 0 })
+    expect(index.sizes()).toEqual({ subscriptions: 1, incoming: 0, wills: 0, queues: 0 })
   })
 
   it('reads client ids from keys as aedes-persistence-level encodes them', () => {
