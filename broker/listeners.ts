@@ -27,29 +27,63 @@ export interface GuardDeps {
   deadLetters: DeadLetterStore
 }
 
+/** A guarded stream's state: one small object a connection, no closures (10,000 idle devices). */
+interface Guarded {
+  readonly guard: FrameGuard
+  readonly deps: GuardDeps
+  readonly remote: string
+  tripped: boolean
+}
+const guarded = new WeakMap<Duplex, Guarded>()
+
+/** The `push` every guarded stream shares: the verdict on each chunk, then the stream's own push. */
+function guardedPush(this: Duplex, chunk: unknown, encoding?: BufferEncoding): boolean {
+  const own = Object.getPrototypeOf(this) as Duplex
+  const g = guarded.get(this)
+  if (g === undefined) return own.push.call(this, chunk, encoding)
+  if (g.tripped) return false // bytes still in flight after the verdict: dropped unread
+  if (chunk instanceof Uint8Array) {
+    const verdict = g.guard.push(chunk)
+    if (!verdict.ok) {
+      const { deps, remote } = g
+      const reason = `packet of ${verdict.remainingLength} bytes over the limit of ${deps.maxPacketBytes} from ${remote}: client disconnected`
+      deps.limit('packet_size', { remote, packetType: verdict.packetType, bytes: verdict.remainingLength, max: deps.maxPacketBytes }, 'oversized packet: client disconnected')
+      deps.deadLetters.add({ stage: 'broker', code: 'too_large', reason })
+      g.tripped = true
+      this.destroy()
+      return false
+    }
+  }
+  return own.push.call(this, chunk, encoding)
+}
+
 /**
  * Inspects bytes as they enter the stream's read buffer (`push` is the Readable implementer's
- * entry point for sockets, TLS sockets and ws duplexes alike), so nothing is copied.
+ * entry point for sockets, TLS sockets and ws duplexes alike), so nothing is copied. One shared
+ * function and a WeakMap entry per stream (the stream's own `push` is its prototype's).
  */
 export function guardStream(stream: Duplex, deps: GuardDeps, remote: string): void {
-  const guard = new FrameGuard(deps.maxPacketBytes)
-  const push = stream.push.bind(stream)
-  let tripped = false
-  stream.push = (chunk: unknown, encoding?: BufferEncoding) => {
-    if (tripped) return false // bytes still in flight after the verdict: dropped unread
-    if (chunk instanceof Uint8Array) {
-      const verdict = guard.push(chunk)
-      if (!verdict.ok) {
-        const reason = `packet of ${verdict.remainingLength} bytes over the limit of ${deps.maxPacketBytes} from ${remote}: client disconnected`
-        deps.limit('packet_size', { remote, packetType: verdict.packetType, bytes: verdict.remainingLength, max: deps.maxPacketBytes }, 'oversized packet: client disconnected')
-        deps.deadLetters.add({ stage: 'broker', code: 'too_large', reason })
-        tripped = true
-        stream.destroy()
-        return false
-      }
-    }
-    return push(chunk, encoding)
+  if (Object.hasOwn(stream, 'push')) throw new Error('guardStream: the stream already has a push of its own')
+  guarded.set(stream, { guard: new FrameGuard(deps.maxPacketBytes), deps, remote, tripped: false })
+  stream.push = guardedPush
+}
+
+/** Sockets corked until the next turn of the event loop. */
+const corked = new WeakSet<Socket>()
+
+function uncorkSocket(socket: Socket): void {
+  corked.delete(socket)
+  socket.uncork()
+}
+
+/** The `write` every coalescing socket shares (its own is its prototype's). */
+function coalescedWrite(this: Socket, ...args: unknown[]): boolean {
+  if (!corked.has(this) && !this.destroyed) {
+    corked.add(this)
+    this.cork()
+    setImmediate(uncorkSocket, this)
   }
+  return (Object.getPrototypeOf(this) as { write: (...a: unknown[]) => boolean }).write.apply(this, args)
 }
 
 /**
@@ -57,23 +91,11 @@ export function guardStream(stream: Duplex, deps: GuardDeps, remote: string): vo
  * next tick: one writev system call per message, the broker's largest cost for a subscriber that
  * receives the whole fleet (ingest). Holding the socket corked until the next turn of the event
  * loop sends all the packets written in this turn together. Backpressure is unchanged: write()
- * still reports a full buffer, and 'drain' follows the flush.
+ * still reports a full buffer, and 'drain' follows the flush. No closures per socket.
  */
 export function coalesceWrites(socket: Socket): void {
-  let corked = false
-  const flush = () => {
-    corked = false
-    socket.uncork()
-  }
-  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean
-  socket.write = ((...args: unknown[]) => {
-    if (!corked && !socket.destroyed) {
-      corked = true
-      socket.cork()
-      setImmediate(flush)
-    }
-    return write(...args)
-  }) as Socket['write']
+  if (Object.hasOwn(socket, 'write')) throw new Error('coalesceWrites: the socket already has a write of its own')
+  socket.write = coalescedWrite as Socket['write']
 }
 
 const listen = (server: Server | HttpServer, port: number, host: string) =>

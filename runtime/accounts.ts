@@ -165,8 +165,11 @@ export class AccountStore {
   private seenMark: string | undefined
   /** username -> hash string + digest of a password already proven by scrypt (old, imported hashes only). */
   private readonly verified = new Map<string, { hash: string; digest: string }>()
-  /** Every identity authenticate() gave out -> the account as it was then (see tagOf). */
-  private readonly issued = new WeakMap<Identity, string>()
+  /**
+   * Every identity authenticate() gave out -> the account as it was then (see tagOf). The entry
+   * itself, already in memory, not its tag: one string less per connection (10,000 idle devices).
+   */
+  private readonly issued = new WeakMap<Identity, Entry>()
   private readonly listeners = new Set<() => void>()
   private readonly actor: AccountActor
   readonly dataDir: string
@@ -259,8 +262,8 @@ export class AccountStore {
    * kind since: its connections must end (issue 13, revocation).
    */
   isCurrent(identity: Identity): boolean {
-    const tag = this.issued.get(identity)
-    return tag !== undefined && tag === tagOf(this.entries.get(identity.username))
+    const was = this.issued.get(identity)
+    return was !== undefined && tagOf(was) === tagOf(this.entries.get(identity.username))
   }
 
   /** The identity for a username and password, or undefined. Never throws for bad input. */
@@ -285,7 +288,7 @@ export class AccountStore {
         : entry.role === 'service'
           ? { role: 'service', username }
           : { role: entry.role, username, farms: entry.farms }
-    this.issued.set(identity, tag)
+    this.issued.set(identity, entry)
     return identity
   }
 
