@@ -2,7 +2,7 @@
  * Broker benchmark (issue 3): this project's broker against Mosquitto, same machine, same run,
  * same load generator, authentication and ACL on in both.
  *
- *   npx tsx bench/broker.ts [--devices 10000] [--json] [--idle-only] [--node-flags "--max-semi-space-size=2"]
+ *   npx tsx bench/broker.ts [--devices 10000] [--json] [--idle-only] [--only qos0,qos1,steady] [--node-flags "--cpu-prof"]
  *
  * Reports msg/s at QoS 0 and QoS 1 (closed loop: at most WINDOW messages in flight from 100 pump
  * devices to one ingest-like subscriber), p50/p99 publish-to-delivery latency (at that maximum,
@@ -104,8 +104,11 @@ async function main(): Promise<void> {
     if (!args.includes('--idle-only')) {
       for (const b of brokers) for (const qos of [0, 1] as const) await closedLoop(target(b), { qos, publishers: PUBLISHERS, window: WINDOW, warmupMs: 0, measureMs: 2_000 })
     }
+    // --only: these throughput scenarios, and no idle fleet (to profile one of them).
+    const only = args.includes('--only') ? (args[args.indexOf('--only') + 1] ?? '').split(',') : undefined
     for (const [name, run] of Object.entries(scenarios)) {
       if (args.includes('--idle-only')) break
+      if (only && !only.includes(name)) continue
       results[name] = { [ours.name]: [], [peer.name]: [] }
       for (const b of [ours, peer, peer, ours]) {
         const m = await measure(b, () => run(b))
@@ -115,7 +118,7 @@ async function main(): Promise<void> {
     }
 
     const idle = new Map<string, { rss: number; seconds: number; connected: number; retried: number }>()
-    for (const b of brokers) {
+    for (const b of only ? [] : brokers) {
       const fleet = await idleFleet(target(b), DEVICES)
       await new Promise((r) => setTimeout(r, 3_000)) // let births, wills and subscriptions settle
       idle.set(b.name, { rss: await rssBytes(b.pid), seconds: fleet.seconds, connected: fleet.connected, retried: fleet.retried })
