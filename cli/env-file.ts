@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { parseEnv } from 'node:util'
+import { ConfigError } from '../runtime/config.js'
 
 export type EnvFileResult = { env: Record<string, string | undefined>; file?: string; variables: number }
 
@@ -19,7 +20,9 @@ export async function withEnvFile(env: Readonly<Record<string, string | undefine
     text = await readFile(file, 'utf8')
   } catch (err) {
     // No .env is the usual case; a named one that is missing is the user's to fix.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && env.ENV_FILE === undefined) return { env: { ...env }, variables: 0 }
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' && env.ENV_FILE === undefined) return { env: { ...env }, variables: 0 }
+    if (code === 'ENOENT') throw new ConfigError(`ENV_FILE=${env.ENV_FILE}: ${file} does not exist; name your .env file, or set ENV_FILE= to read none`)
     throw err
   }
   const fromFile = parseEnv(text)
