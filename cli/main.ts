@@ -144,7 +144,7 @@ async function start(args: string[], io: Io): Promise<number> {
   }
   const names: ServiceName[] = positionals.length === 0 || positionals.includes('all') ? [...SERVICE_NAMES] : (positionals as ServiceName[])
   const pretty = wantsPretty(io.env.LOG_FORMAT, io.stdout)
-  const log = createLogger(safeLevel(io.env.LOG_LEVEL), pretty ? prettyDestination(io.stdout, { color: true }) : undefined)
+  const log = createLogger(safeLevel(io.env.LOG_LEVEL), pretty ? prettyDestination(io.stdout, { color: (io.stdout as { isTTY?: boolean }).isTTY === true && !io.env.NO_COLOR }) : undefined)
   let app: Awaited<ReturnType<typeof startApp>>
   // One technician token for the alerts API and the console, generated into DATA_DIR when unset.
   const dataDir = CommonEnv.safeParse(io.env).data?.DATA_DIR ?? './data'
