@@ -52,7 +52,7 @@ async function configCheck(env: Env): Promise<CheckResult> {
     return result('config', 'ok', 'every variable valid')
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
-    const lines = err.message.split('\n').slice(1).map((l) => l.trim())
+    const lines = err.message.replace(/^invalid configuration:\s*/, '').split('\n').map((l) => l.trim())
     return result('config', 'fail', lines.join('; '))
   }
 }

@@ -123,7 +123,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return simCommand(rest, { env: io.env, stdout: io.stdout, log: createLogger(safeLevel(io.env.LOG_LEVEL)) })
     }
     default:
-      io.stderr.write(`unknown command "${command}"\n\n${HELP}`)
+      io.stderr.write(`suanyang: unknown command "${command}"; run "suanyang --help" for the commands\n`)
       return 2
   }
 }

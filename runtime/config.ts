@@ -65,9 +65,9 @@ export function loadAll<T extends readonly z.ZodType[]>(
   const issues = schemas.flatMap((s) => collectIssues(s, env))
   if (issues.length > 0) {
     const unique = [...new Map(issues.map((i) => [`${i.variable}: ${i.message}`, i])).values()]
-    throw new ConfigError(
-      `invalid configuration:\n${unique.map((i) => `  ${i.variable}=${JSON.stringify(env[i.variable] ?? null)}: ${i.message}`).join('\n')}`,
-    )
+    const lines = unique.map((i) => `${i.variable}=${JSON.stringify(env[i.variable] ?? null)}: ${i.message}`)
+    // One bad variable is one line (issue 18: an error is one line with the fix); several, a list.
+    throw new ConfigError(lines.length === 1 ? `invalid configuration: ${lines[0]}` : `invalid configuration:\n${lines.map((l) => `  ${l}`).join('\n')}`)
   }
   return schemas.map((s) => Object.freeze(s.parse(env))) as { [K in keyof T]: Readonly<z.output<T[K]>> }
 }

@@ -125,7 +125,7 @@ describe('registry commands without a registry', () => {
     const at = await stores.fresh('sqlite')
     expect(await runCliInProcess(['farm', 'list'], { ...at.env, DATABASE_URL: 'mysql://db/suanyang' })).toMatchObject({
       code: 1,
-      stderr: 'invalid configuration:\n  DATABASE_URL="mysql://db/suanyang": expected postgres://user:password@host:5432/database\n',
+      stderr: 'invalid configuration: DATABASE_URL="mysql://db/suanyang": expected postgres://user:password@host:5432/database\n',
     })
     // Port 1 on loopback: nothing listens there, the connection is refused at once.
     const refused = await runCliInProcess(['person', 'list'], { ...at.env, DATABASE_URL: 'postgres://suanyang:s3cret@127.0.0.1:1/suanyang' })
