@@ -23,6 +23,7 @@ import { RegistryEnv } from '../registry/config.js'
 import { openSqlite } from '../registry/sqlite.js'
 import { CommonEnv, loadAll } from '../runtime/config.js'
 import { parseCommand } from './args.js'
+import { runningSuanyang } from './doctor.js'
 import type { CommandIo } from './io.js'
 import { fail } from './io.js'
 import { type TarEntry, decodeTar, encodeEntry, TAR_END } from './tar.js'
@@ -42,7 +43,7 @@ const SKIP = [/^registry\.sqlite-(wal|shm|journal)$/, /\.lock$/, /\.tmp$/, /^bro
 
 function configOf(io: CommandIo) {
   const [common, registry] = loadAll([CommonEnv, RegistryEnv] as const, io.env)
-  return { dataDir: resolve(common.DATA_DIR), databaseUrl: registry.DATABASE_URL }
+  return { dataDir: resolve(common.DATA_DIR), databaseUrl: registry.DATABASE_URL, httpPort: common.HTTP_PORT }
 }
 
 /** Files and directories under `dir`, checkpoint.json first in each directory (see above). */
@@ -134,7 +135,10 @@ export async function restoreCommand(args: string[], io: CommandIo): Promise<num
   }
   const [file, ...extra] = positionals
   if (!file || extra.length > 0) return fail(io, 'suanyang restore: give one backup file (suanyang restore FILE)')
-  const { dataDir } = configOf(io)
+  const { dataDir, httpPort } = configOf(io)
+  // Files replaced under a running system are overwritten by it, or it by them: refuse.
+  const running = httpPort > 0 ? await runningSuanyang(httpPort) : undefined
+  if (running) return fail(io, `suanyang restore: a suanyang is running here (HTTP_PORT ${httpPort}: ${running.join(', ')}); stop it first`, 1)
   const chunks: Buffer[] = []
   const gunzip = createGunzip()
   gunzip.on('data', (chunk: Buffer) => chunks.push(chunk))

@@ -66,7 +66,7 @@ function portFree(port: number, host: string): Promise<NodeJS.ErrnoException | u
 }
 
 /** Is a suanyang answering on this HTTP port? Its services, if so. */
-async function runningSuanyang(httpPort: number): Promise<string[] | undefined> {
+export async function runningSuanyang(httpPort: number): Promise<string[] | undefined> {
   try {
     const body = (await (await get(`http://127.0.0.1:${httpPort}/healthz`)).json()) as { services?: unknown }
     return Array.isArray(body.services) ? body.services.map(String) : undefined

@@ -86,6 +86,9 @@ describe('backup while running, restore onto a fresh machine', () => {
     const doctor = await runCli(['doctor'], { DATA_DIR: original(), HOST: '127.0.0.1', HTTP_PORT: String(process.httpPort), MQTT_PORT: mqttUrl.split(':').at(-1) ?? '', MQTT_WS_PORT: '0', HEALTH_DISK_MIN_FREE_MB: '1' })
     expect(doctor.stdout).toMatch(/^warn {2}port {6}MQTT_PORT \d+ is in use, by the suanyang running here \(broker, ingest, alerts, console\)/m)
     expect(doctor.code).toBe(0)
+    // A restore over the running system is refused, --force or not.
+    const over = await runCli(['restore', archive(), '--force'], { DATA_DIR: original(), HTTP_PORT: String(process.httpPort) })
+    expect(over).toMatchObject({ code: 1, stderr: `suanyang restore: a suanyang is running here (HTTP_PORT ${process.httpPort}: broker, ingest, alerts, console); stop it first\n` })
     await closeAll([client])
     await process.stop()
   }, 60_000)
@@ -107,7 +110,7 @@ describe('backup while running, restore onto a fresh machine', () => {
   })
 
   it('restores onto a fresh machine, which starts with its data: registry, passwords, token, readings', async () => {
-    const restored = await runCli(['restore', archive()], { DATA_DIR: fresh() })
+    const restored = await runCli(['restore', archive()], { DATA_DIR: fresh(), HTTP_PORT: '0' })
     expect(restored).toMatchObject({ code: 0, stderr: '', stdout: expect.stringMatching(new RegExp(`^restored \\d+ files into ${fresh()}\\n$`)) })
     expect(await readFile(join(fresh(), 'credentials/api-token'), 'utf8')).toBe(await readFile(join(original(), 'credentials/api-token'), 'utf8'))
     expect(((await stat(join(fresh(), 'credentials/api-token'))).mode & 0o777).toString(8)).toBe('600')
@@ -136,10 +139,10 @@ describe('backup while running, restore onto a fresh machine', () => {
   }, 90_000)
 
   it('refuses a DATA_DIR that is not empty unless --force, which moves it aside', async () => {
-    const refused = await runCli(['restore', archive()], { DATA_DIR: fresh() })
+    const refused = await runCli(['restore', archive()], { DATA_DIR: fresh(), HTTP_PORT: '0' })
     expect(refused).toMatchObject({ code: 1, stdout: '', stderr: `suanyang restore: DATA_DIR ${fresh()} is not empty; stop suanyang and add --force to move it aside first\n` })
     await writeFile(join(fresh(), 'marker'), 'kept aside')
-    const forced = await runCli(['restore', archive(), '--force'], { DATA_DIR: fresh() })
+    const forced = await runCli(['restore', archive(), '--force'], { DATA_DIR: fresh(), HTTP_PORT: '0' })
     expect(forced.code).toBe(0)
     const aside = (await readdir(join(root, 'fresh-machine'))).filter((n) => n.startsWith('data.before-restore-'))
     expect(aside).toHaveLength(1)
@@ -150,7 +153,7 @@ describe('backup while running, restore onto a fresh machine', () => {
 
 describe('restore refuses what is not a whole suanyang backup, and changes nothing', () => {
   const target = () => join(root, 'untouched')
-  const restore = (file: string) => runCli(['restore', file], { DATA_DIR: target() })
+  const restore = (file: string) => runCli(['restore', file], { DATA_DIR: target(), HTTP_PORT: '0' })
 
   it('a cut archive, a file that is not gzip, a path out of DATA_DIR, a missing file: one line each', async () => {
     const whole = await readFile(join(root, 'backups', 'suanyang.tar.gz'))
