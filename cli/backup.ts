@@ -26,7 +26,7 @@ import { parseCommand } from './args.js'
 import { runningSuanyang } from './doctor.js'
 import type { CommandIo } from './io.js'
 import { fail } from './io.js'
-import { type TarEntry, decodeTar, encodeEntry, TAR_END } from './tar.js'
+import { type TarEntry, TarError, encodeEntry, readTar, TAR_END } from './tar.js'
 
 const BACKUP_USAGE = `Usage: suanyang backup --out FILE
 Writes DATA_DIR (the SQLite registry, the ingest spool, credentials, alert state, dead letters)
@@ -139,30 +139,29 @@ export async function restoreCommand(args: string[], io: CommandIo): Promise<num
   // Files replaced under a running system are overwritten by it, or it by them: refuse.
   const running = httpPort > 0 ? await runningSuanyang(httpPort) : undefined
   if (running) return fail(io, `suanyang restore: a suanyang is running here (HTTP_PORT ${httpPort}: ${running.join(', ')}); stop it first`, 1)
-  const chunks: Buffer[] = []
-  const gunzip = createGunzip()
-  gunzip.on('data', (chunk: Buffer) => chunks.push(chunk))
-  await pipeline(createReadStream(file), gunzip).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') throw err
-    throw new Error(`${file} is not a suanyang backup (.tar.gz): ${err.message}`, { cause: err })
-  })
-  const decoded = decodeTar(Buffer.concat(chunks))
-  if (!decoded.ok) return fail(io, `suanyang restore: ${file}: ${decoded.reason}`, 1)
   const empty = await isEmptyDir(dataDir)
   if (empty === false && !values.force) return fail(io, `suanyang restore: DATA_DIR ${dataDir} is not empty; stop suanyang and add --force to move it aside first`, 1)
+  await stat(file) // a missing file is its own one line (cli/args.ts), before anything is written
   // Into a sibling first, then renamed into place: a restore cut short leaves DATA_DIR as it was.
   const staging = `${dataDir}.restoring-${process.pid}`
   await rm(staging, { recursive: true, force: true })
   await mkdir(staging, { recursive: true, mode: 0o700 })
   let files = 0
-  for (const e of decoded.entries) {
-    const abs = join(staging, e.path)
-    if (e.type === 'dir') await mkdir(abs, { recursive: true, mode: e.mode & 0o777 })
-    else {
-      await mkdir(dirname(abs), { recursive: true })
-      await writeFile(abs, e.data ?? Buffer.alloc(0), { mode: e.mode & 0o777 })
-      files++
+  try {
+    for await (const e of readTar(createReadStream(file).pipe(createGunzip()))) {
+      const abs = join(staging, e.path)
+      if (e.type === 'dir') await mkdir(abs, { recursive: true, mode: e.mode & 0o777 })
+      else {
+        await mkdir(dirname(abs), { recursive: true })
+        await writeFile(abs, e.data ?? Buffer.alloc(0), { mode: e.mode & 0o777 })
+        files++
+      }
     }
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true })
+    if (err instanceof TarError) return fail(io, `suanyang restore: ${file}: ${err.message}`, 1)
+    if ((err as { code?: string }).code?.startsWith('Z_')) return fail(io, `suanyang restore: ${file} is not a suanyang backup (.tar.gz): ${(err as Error).message}`, 1)
+    throw err
   }
   let moved: string | undefined
   if (empty === false) {

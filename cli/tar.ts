@@ -76,32 +76,81 @@ function safePath(path: string): string | undefined {
   return clean
 }
 
-export type Decoded = { ok: true; entries: TarEntry[] } | { ok: false; reason: string }
+export class TarError extends Error {
+  override name = 'TarError'
+}
 
-export function decodeTar(buf: Buffer): Decoded {
-  const entries: TarEntry[] = []
-  let at = 0
-  while (at + BLOCK <= buf.length) {
-    const h = buf.subarray(at, at + BLOCK)
-    if (h.every((b) => b === 0)) return { ok: true, entries }
-    if (text(h, 257, 5) !== 'ustar') return { ok: false, reason: `not a ustar archive (entry at byte ${at})` }
-    let sum = 0
-    for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : (h[i] ?? 0)
-    if (sum !== parseInt(text(h, 148, 8).trim(), 8)) return { ok: false, reason: `bad checksum at byte ${at}: the file is damaged` }
-    const prefix = text(h, 345, 155)
-    const raw = prefix ? `${prefix}/${text(h, 0, 100)}` : text(h, 0, 100)
-    const path = safePath(raw)
-    if (path === undefined) return { ok: false, reason: `refused path "${raw}": it would leave DATA_DIR` }
-    const size = parseInt(text(h, 124, 12).trim() || '0', 8)
-    const mode = parseInt(text(h, 100, 8).trim() || '600', 8)
-    const mtimeMs = parseInt(text(h, 136, 12).trim() || '0', 8) * 1000
-    const flag = text(h, 156, 1)
-    at += BLOCK
-    if (at + size > buf.length) return { ok: false, reason: `${path}: the archive ends early (cut short?)` }
-    if (flag === '0' || flag === '') entries.push({ path, type: 'file', mode, mtimeMs, data: Buffer.from(buf.subarray(at, at + size)) })
-    else if (flag === '5') entries.push({ path, type: 'dir', mode, mtimeMs })
-    else return { ok: false, reason: `${path}: entry type "${flag}" is not in a suanyang backup` }
-    at += Math.ceil(size / BLOCK) * BLOCK
+/** Bytes as they arrive, taken in exact amounts without copying the whole stream each time. */
+class ByteQueue {
+  private chunks: Buffer[] = []
+  length = 0
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk)
+    this.length += chunk.length
   }
-  return { ok: false, reason: 'the archive ends early (no end marker)' }
+
+  take(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n)
+    let at = 0
+    while (at < n) {
+      const head = this.chunks[0] as Buffer
+      const used = Math.min(head.length, n - at)
+      head.copy(out, at, 0, used)
+      at += used
+      if (used === head.length) this.chunks.shift()
+      else this.chunks[0] = head.subarray(used)
+    }
+    this.length -= n
+    return out
+  }
+}
+
+/** One header block: the entry without its data, and its data's size; or why not. */
+function parseHeader(h: Buffer, at: number): { entry: TarEntry; size: number } | { end: true } {
+  if (h.every((b) => b === 0)) return { end: true }
+  if (text(h, 257, 5) !== 'ustar') throw new TarError(`not a ustar archive (entry at byte ${at})`)
+  let sum = 0
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : (h[i] ?? 0)
+  if (sum !== parseInt(text(h, 148, 8).trim(), 8)) throw new TarError(`bad checksum at byte ${at}: the file is damaged`)
+  const prefix = text(h, 345, 155)
+  const raw = prefix ? `${prefix}/${text(h, 0, 100)}` : text(h, 0, 100)
+  const path = safePath(raw)
+  if (path === undefined) throw new TarError(`refused path "${raw}": it would leave DATA_DIR`)
+  const size = parseInt(text(h, 124, 12).trim() || '0', 8)
+  const mode = parseInt(text(h, 100, 8).trim() || '600', 8)
+  const mtimeMs = parseInt(text(h, 136, 12).trim() || '0', 8) * 1000
+  const flag = text(h, 156, 1)
+  if (flag === '0' || flag === '') return { entry: { path, type: 'file', mode, mtimeMs }, size }
+  if (flag === '5') return { entry: { path, type: 'dir', mode, mtimeMs }, size: 0 }
+  throw new TarError(`${path}: entry type "${flag}" is not in a suanyang backup`)
+}
+
+/**
+ * The entries of an archive as its bytes arrive: memory holds one file at a time (a spool
+ * segment, the registry), never the whole backup. Throws a TarError on a damaged archive.
+ */
+export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<TarEntry> {
+  const queue = new ByteQueue()
+  let offset = 0
+  let pending: { entry: TarEntry; size: number } | undefined
+  for await (const chunk of source) {
+    queue.push(chunk)
+    for (;;) {
+      if (pending === undefined) {
+        if (queue.length < BLOCK) break
+        const header = parseHeader(queue.take(BLOCK), offset)
+        offset += BLOCK
+        if ('end' in header) return
+        pending = header
+      }
+      const padded = Math.ceil(pending.size / BLOCK) * BLOCK
+      if (queue.length < padded) break
+      const data = queue.take(padded).subarray(0, pending.size)
+      offset += padded
+      yield pending.entry.type === 'file' ? { ...pending.entry, data } : pending.entry
+      pending = undefined
+    }
+  }
+  throw new TarError(pending ? `${pending.entry.path}: the archive ends early (cut short?)` : 'the archive ends early (cut short?)')
 }
