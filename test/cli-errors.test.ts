@@ -160,6 +160,11 @@ describe('.env', () => {
     expect(dataDirOf(r)).toContain(`for DATA_DIR ${join(home, 'from-env')} `)
   })
 
+  it('.env.example copied to .env as it is: every variable valid', async () => {
+    const r = await runIn(home, ['doctor', '--json'], { ENV_FILE: join(ROOT, '.env.example'), DATA_DIR: join(home, 'example') })
+    expect((JSON.parse(r.stdout) as Array<{ check: string; status: string; text: string }>).find((c) => c.check === 'config')).toEqual({ check: 'config', status: 'ok', text: 'every variable valid' })
+  })
+
   it('ENV_FILE names another file; ENV_FILE= reads none; a named file that is missing is one line', async () => {
     expect(dataDirOf(await runIn(home, ['doctor', '--json'], { ENV_FILE: 'other.env' }))).toContain(join(home, 'from-other'))
     expect(dataDirOf(await runIn(home, ['doctor', '--json'], { ENV_FILE: '' }))).toContain(`for DATA_DIR ${join(home, 'data')} `)
