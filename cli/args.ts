@@ -41,14 +41,13 @@ export function usageLine(command: string, err: unknown): string | undefined {
   return `suanyang ${command}: ${message.split('\n')[0]?.replace(/\.$/, '')}; ${help}`
 }
 
-/** Port variables and their defaults: the fallback when the environment does not set them. */
-const PORT_DEFAULTS: Record<string, string> = { MQTT_PORT: '1883', MQTT_WS_PORT: '8083', HTTP_PORT: '8080' }
+/** The ports suanyang listens on and their defaults (compose's INFLUX_PORT, GRAFANA_PORT are not its own). */
+const PORT_DEFAULTS: Record<string, string | undefined> = { MQTT_PORT: '1883', MQTT_WS_PORT: '8083', HTTP_PORT: '8080', MQTT_TLS_PORT: undefined }
 
 /** The variables that set `port`, from the environment and the defaults. */
 export function portVariables(port: number, env: Readonly<Record<string, string | undefined>>): string[] {
-  const values = { ...PORT_DEFAULTS, ...Object.fromEntries(Object.entries(env).filter(([k, v]) => k.endsWith('_PORT') && v !== undefined && v !== '')) }
-  return Object.entries(values)
-    .filter(([, v]) => Number(v) === port)
+  return Object.entries(PORT_DEFAULTS)
+    .filter(([k, fallback]) => Number(env[k] || fallback) === port)
     .map(([k]) => k)
     .sort()
 }
