@@ -21,6 +21,7 @@ import { freePort } from './helpers/daemon.js'
 import { pumpReading } from './helpers/device-stream.js'
 import { type InfluxHandle, startInflux } from './helpers/influx.js'
 import { type ServiceProcess, startServiceProcess } from './helpers/service-process.js'
+import { registryStores } from './helpers/registry.js'
 import { waitFor } from './helpers/wait-for.js'
 
 const run = promisify(execFile)
@@ -177,4 +178,31 @@ describe('restore refuses what is not a whole suanyang backup, and changes nothi
     expect(await stat(target()).catch(() => undefined)).toBeUndefined()
     expect(await stat(join(root, 'escaped')).catch(() => undefined)).toBeUndefined()
   })
+})
+
+describe('a PostgreSQL registry (DATABASE_URL)', () => {
+  const stores = registryStores()
+  afterAll(() => stores.close())
+
+  it('is in the backup by pg_dump, and restored by pg_restore into an empty database only', async () => {
+    const from = await stores.fresh('postgres')
+    await addDevice(from.dataDir, 'krabi-01', 'pump', 'krabi-01-pump', from.env)
+    const file = join(root, 'pg.tar.gz')
+    const backup = await runCli(['backup', '--out', file], from.env)
+    expect(backup).toMatchObject({ code: 0, stderr: '', stdout: expect.stringContaining('(PostgreSQL registry by pg_dump)') })
+    expect((await run('tar', ['-tzf', file])).stdout.split('\n')).toContain('registry.pgdump')
+
+    const to = await stores.fresh('postgres')
+    const fresh = join(root, 'pg-fresh', 'data')
+    const restored = await runCli(['restore', file], { DATA_DIR: fresh, DATABASE_URL: to.databaseUrl ?? '', HTTP_PORT: '0' })
+    expect(restored).toMatchObject({ code: 0, stderr: '', stdout: expect.stringMatching(/\nrestored the PostgreSQL registry into postgres:\/\//) })
+    const devices = await runCli(['device', 'list', '--json'], { DATA_DIR: fresh, DATABASE_URL: to.databaseUrl ?? '' })
+    expect((JSON.parse(devices.stdout) as Array<{ device: string }>).map((d) => d.device)).toEqual(['krabi-01-pump'])
+    expect(await stat(join(fresh, 'registry.pgdump')).catch(() => undefined)).toBeUndefined()
+
+    // Over a database that has a registry: left as it is, and the command to do it by hand.
+    const again = await runCli(['restore', file], { DATA_DIR: join(root, 'pg-again'), DATABASE_URL: from.databaseUrl ?? '', HTTP_PORT: '0' })
+    expect(again.code).toBe(1)
+    expect(again.stderr).toMatch(/^suanyang restore: postgres:\/\/\S+ already holds a registry, left as it is; to replace it, empty it and run: pg_restore --no-owner -d "\$DATABASE_URL" \S+registry\.pgdump\n$/)
+  }, 60_000)
 })
