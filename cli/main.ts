@@ -156,7 +156,10 @@ async function start(args: string[], io: Io): Promise<number> {
     // As JSON too, for a supervisor's log (the stack only under LOG_LEVEL=debug); the person at
     // the terminal reads the one line on stderr.
     const debug = io.env.LOG_LEVEL === 'debug' || io.env.LOG_LEVEL === 'trace'
-    if (!(err instanceof ConfigError) && !pretty) log.fatal(debug ? { err } : { reason: errorLine('start', err, io.env) }, 'start failed')
+    // The same error without its stack: its type and code stay for whoever reads the JSON.
+    const code = (err as { code?: unknown } | null)?.code
+    const brief = err instanceof Error ? Object.assign(Object.create(Object.getPrototypeOf(err) as object) as Error, { message: err.message, stack: '', ...(code !== undefined ? { code } : {}) }) : err
+    if (!(err instanceof ConfigError) && !pretty) log.fatal({ err: debug ? err : brief, reason: errorLine('start', err, io.env) }, 'start failed')
     return reportFailure('start', err, io)
   }
   const ready = banner({ running: names, httpPort: app.httpPort, info: app.info, env, dataDir, registry: `${app.registry.dialect}: ${app.registry.location}`, generatedToken: token?.generated ? token.token : undefined })
