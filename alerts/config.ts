@@ -5,7 +5,7 @@
  */
 import cron from 'node-cron'
 import { z } from 'zod'
-import { optionalString, positiveInt } from '../runtime/config.js'
+import { httpUrl, optionalHttpUrl, optionalString, positiveInt } from '../runtime/config.js'
 import { DEFAULT_LINK_CODE_TTL_MS } from './link-codes.js'
 import { DEFAULT_MAX_EVENT_AGE_MS } from './webhook.js'
 
@@ -32,29 +32,29 @@ export const AlertsEnv = z
     ALERTS_CMD_TIMEOUT_MS: positiveInt(10_000),
     LINE_CHANNEL_ACCESS_TOKEN: optionalString(),
     LINE_CHANNEL_SECRET: optionalString(),
-    LINE_API_BASE_URL: z.url().default('https://api.line.me'),
+    LINE_API_BASE_URL: httpUrl().default('https://api.line.me'),
     LINE_WEBHOOK_PATH: z.string().startsWith('/').default('/line/webhook'),
     /** A webhook event further than this from our clock (its `timestamp`) is refused: a replayed old body. */
     LINE_WEBHOOK_MAX_AGE_MS: positiveInt(DEFAULT_MAX_EVENT_AGE_MS),
     /** How long a link code (`suanyang alerts link-code`) stays valid. */
     LINE_LINK_CODE_TTL_MS: positiveInt(DEFAULT_LINK_CODE_TTL_MS),
     /** The console as people's phones reach it, for sign-in links sent by LINE or SMS (never the request's Host). Default: this machine's LAN address. */
-    CONSOLE_PUBLIC_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
+    CONSOLE_PUBLIC_URL: optionalHttpUrl(),
     SIGN_IN_LINK_TTL_HOURS: positiveInt(24),
     SMS_PROVIDER: z.enum(['none', 'thaibulksms', 'twilio']).default('none'),
     /** Registered sender name: at most 11 characters, A-Z and 0-9 (notifications.md 2.2). */
     SMS_SENDER: z.preprocess((v) => (v === '' ? undefined : v), z.string().regex(/^[A-Za-z0-9]{1,11}$/).optional()),
     THAIBULKSMS_API_KEY: optionalString(),
     THAIBULKSMS_API_SECRET: optionalString(),
-    THAIBULKSMS_BASE_URL: z.url().default('https://api-v2.thaibulksms.com'),
+    THAIBULKSMS_BASE_URL: httpUrl().default('https://api-v2.thaibulksms.com'),
     THAIBULKSMS_FORCE: z.enum(['standard', 'corporate']).default('corporate'),
     TWILIO_ACCOUNT_SID: optionalString(),
     TWILIO_AUTH_TOKEN: optionalString(),
     TWILIO_FROM: optionalString(),
     TWILIO_MESSAGING_SERVICE_SID: optionalString(),
-    TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
+    TWILIO_BASE_URL: httpUrl().default('https://api.twilio.com'),
     // Same definitions as ingest/config.ts: one InfluxDB for readings and alert history.
-    INFLUX_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
+    INFLUX_URL: optionalHttpUrl(),
     INFLUX_TOKEN: z.string().default(''),
     INFLUX_ORG: z.string().default(''),
     INFLUX_BUCKET: z.string().min(1).default('suanyang'),

@@ -19,6 +19,7 @@ import type { Registry } from '../registry/index.js'
 import { RegistryWatch } from '../registry/watch.js'
 import { optionalString } from '../runtime/config.js'
 import { writeFileAtomic } from '../runtime/files.js'
+import { usageLine } from './args.js'
 import { type CommandIo, fail } from './io.js'
 import { openCliRegistry } from './registry-io.js'
 
@@ -117,7 +118,7 @@ export async function dashboardsCommand(args: string[], io: CommandIo): Promise<
   try {
     ;({ values } = parseArgs({ args, options: { out: { type: 'string' }, watch: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }))
   } catch (err) {
-    return fail(io, `${(err as Error).message}\n\n${USAGE}`)
+    return fail(io, usageLine('dashboards', err) ?? `${(err as Error).message}\n\n${USAGE}`)
   }
   if (values.help) {
     io.stdout.write(USAGE)

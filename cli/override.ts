@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util'
 import type { Locale, RuleOverride } from '../registry/index.js'
+import { usageLine } from './args.js'
 import { type CommandIo, fail } from './io.js'
 import { actorOf, localeOf, openCliRegistry, printFailure } from './registry-io.js'
 
@@ -67,7 +68,7 @@ export async function overrideCommand(args: string[], io: CommandIo): Promise<nu
       },
     })
   } catch (err) {
-    return fail(io, `${(err as Error).message}\n${USAGE}`)
+    return fail(io, usageLine('override', err) ?? `${(err as Error).message}\n${USAGE}`)
   }
   const { positionals, values } = parsed
   const [action] = positionals

@@ -11,6 +11,7 @@ import { CommonEnv, type Env, loadAll } from '../runtime/config.js'
 import { RegistryEnv } from '../registry/config.js'
 import { type Actor, type Failure, type Locale, type Registry, openRegistry, redactUrl, sqlitePath } from '../registry/index.js'
 import { formatIssue, label } from '../registry/messages.js'
+import { usageLine } from './args.js'
 import { type CommandIo, fail } from './io.js'
 
 export function configFor(env: Env) {
@@ -157,7 +158,8 @@ export function parseCommand<O extends OptionsConfig>(
   try {
     parsed = parseArgs({ args, allowPositionals: true, allowNegative: true, options: { ...options, ...COMMON_OPTIONS } }) as Parsed<O>
   } catch (err) {
-    return fail(io, `${(err as Error).message}\n${usage}`)
+    // The one line every command gives (cli/args.ts), not the usage after Node's message.
+    return fail(io, usageLine(name, err) ?? `${(err as Error).message}\n${usage}`)
   }
   const { positionals, values } = parsed
   const [action] = positionals

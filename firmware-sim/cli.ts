@@ -88,7 +88,8 @@ export interface SimArgs {
   buffer: number
 }
 
-type Parsed = { ok: true; help: true } | { ok: true; help: false; args: SimArgs } | { ok: false; reason: string }
+/** `error`: the command line itself is wrong (an unknown option), reported as every command reports it (cli/args.ts). */
+type Parsed = { ok: true; help: true } | { ok: true; help: false; args: SimArgs } | { ok: false; reason: string; error?: unknown }
 
 /** Flags over environment over defaults. Pure: `nowMs` is passed in. */
 export function parseSimArgs(argv: string[], envVars: Record<string, string | undefined>, nowMs: number): Parsed {
@@ -96,7 +97,7 @@ export function parseSimArgs(argv: string[], envVars: Record<string, string | un
   try {
     a = parseArgs({ args: argv, options: OPTIONS, allowPositionals: false }).values
   } catch (err) {
-    return { ok: false, reason: (err as Error).message }
+    return { ok: false, reason: (err as Error).message, error: err }
   }
   if (a.help) return { ok: true, help: true }
   const envSim = SimEnv.safeParse(envVars)
@@ -154,6 +155,7 @@ export function parseSimArgs(argv: string[], envVars: Record<string, string | un
 
 export async function simCommand(argv: string[], io: SimIo): Promise<number> {
   const parsed = parseSimArgs(argv, io.env, Date.now())
+  if (!parsed.ok && parsed.error !== undefined) throw parsed.error
   if (!parsed.ok) {
     io.stdout.write(`suanyang sim: ${parsed.reason}\n\n${SIM_USAGE}`)
     return 2

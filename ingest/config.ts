@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { trainingBucket as bucketFor } from '../contracts/alert-storage.js'
-import { optionalString, positiveInt } from '../runtime/config.js'
+import { optionalHttpUrl, optionalString, positiveInt } from '../runtime/config.js'
 
 const list = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : []),
@@ -8,7 +8,7 @@ const list = z.preprocess(
 )
 
 export const IngestEnv = z.object({
-  INFLUX_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
+  INFLUX_URL: optionalHttpUrl(),
   /** InfluxDB 2.x/3.x API token; for 1.8 `user:password`. */
   INFLUX_TOKEN: z.string().default(''),
   INFLUX_ORG: z.string().default(''),

@@ -18,6 +18,14 @@ export const positiveInt = (fallback: number) => z.coerce.number().int().positiv
 /** Unset or empty means absent, so `FOO=` in a .env file does not become an empty string. */
 export const optionalString = () =>
   z.preprocess((v) => (v === '' ? undefined : v), z.string().optional())
+/**
+ * An http(s) URL. `z.url()` alone takes `localhost:8086` (scheme "localhost:"), which then fails
+ * at the first request (issue 18): the scheme is required here, with the fix in the message.
+ */
+export const httpUrl = () =>
+  z.url({ protocol: /^https?$/, error: (i) => `must be an http:// or https:// URL, e.g. http://${String(i.input ?? 'host:port').replace(/^[a-z]+:\/\//i, '')}` })
+/** httpUrl(), or absent when unset or empty. */
+export const optionalHttpUrl = () => z.preprocess((v) => (v === '' ? undefined : v), httpUrl().optional())
 export const flag = (fallback: boolean) =>
   z.preprocess((v) => (v === undefined || v === '' ? fallback : /^(1|true|yes|on)$/i.test(String(v))), z.boolean())
 
@@ -29,6 +37,8 @@ export const CommonEnv = z.object({
   MQTT_URL: optionalString(),
   DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** auto: readable lines on a terminal, JSON (pino) otherwise. */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** /healthz is degraded while less than this is free on the disk of DATA_DIR. */
   HEALTH_DISK_MIN_FREE_MB: positiveInt(500),
   /** /healthz is degraded once a service's connection to the broker has been down this long. */
@@ -55,9 +65,9 @@ export function loadAll<T extends readonly z.ZodType[]>(
   const issues = schemas.flatMap((s) => collectIssues(s, env))
   if (issues.length > 0) {
     const unique = [...new Map(issues.map((i) => [`${i.variable}: ${i.message}`, i])).values()]
-    throw new ConfigError(
-      `invalid configuration:\n${unique.map((i) => `  ${i.variable}=${JSON.stringify(env[i.variable] ?? null)}: ${i.message}`).join('\n')}`,
-    )
+    const lines = unique.map((i) => `${i.variable}=${JSON.stringify(env[i.variable] ?? null)}: ${i.message}`)
+    // One bad variable is one line (issue 18: an error is one line with the fix); several, a list.
+    throw new ConfigError(lines.length === 1 ? `invalid configuration: ${lines[0]}` : `invalid configuration:\n${lines.map((l) => `  ${l}`).join('\n')}`)
   }
   return schemas.map((s) => Object.freeze(s.parse(env))) as { [K in keyof T]: Readonly<z.output<T[K]>> }
 }

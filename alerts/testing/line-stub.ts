@@ -90,6 +90,11 @@ export class LineStub extends HttpStub {
       this.answer(res, 401, { message: 'Authentication failed due to the following reason: invalid token' })
       return
     }
+    // The bot's own profile, as `suanyang doctor` checks a token (GET /v2/bot/info).
+    if (req.method === 'GET' && req.url === '/v2/bot/info') {
+      this.answer(res, 200, { userId: 'U0000000000000000000000000000bot0', basicId: '@suanyang', displayName: 'Suanyang test bot', chatMode: 'bot', markAsReadMode: 'auto' })
+      return
+    }
     let body: Record<string, unknown>
     try {
       body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>

@@ -86,7 +86,8 @@ export interface CliResult {
 export function runCli(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [join(ROOT, 'bin/suanyang.js'), ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
+      // ENV_FILE='': a developer's ./.env never reaches a test (cli/env-file.ts).
+      env: { PATH: process.env.PATH ?? '', ENV_FILE: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
@@ -113,7 +114,7 @@ export async function runCliInProcess(args: string[], env: Record<string, string
         done()
       },
     })
-  const code = await main(args, { env, stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)) })
+  const code = await main(args, { env: { ENV_FILE: '', ...env }, stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)) })
   return { code, stdout, stderr }
 }
 

@@ -21,7 +21,7 @@ export async function startServiceProcess(names: string[], env: Record<string, s
   const daemon = spawnDaemon(process.execPath, [join(ROOT, 'bin/suanyang.js'), 'start', ...names], {
     label,
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'info', HTTP_PORT: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', ENV_FILE: '', HOST: '127.0.0.1', LOG_LEVEL: 'info', HTTP_PORT: '0', ...env },
     onStdoutLine: (line) => {
       try {
         logs.push(JSON.parse(line) as LogLine)
