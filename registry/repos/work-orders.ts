@@ -120,6 +120,8 @@ export const ScheduleInput = z
     enabled: z.boolean().default(true),
   })
   .refine((s) => s.everyDays !== null || s.everyRunHours !== null, { path: ['everyDays'], message: 'everyDays or everyRunHours' })
+  // Pumped hours are one pump's run-hour counter: a farm-wide schedule counts days only.
+  .refine((s) => s.everyRunHours === null || s.deviceId !== null, { path: ['deviceId'], message: 'everyRunHours needs a device (the pump whose hours count)' })
 
 const t = (th: string, en: string): Text => ({ th, en })
 export const WORK_ORDER_TEXT = {
