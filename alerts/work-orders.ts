@@ -217,6 +217,8 @@ export class WorkOrderDesk {
    */
   async round(): Promise<void> {
     const nowMs = this.opts.now()
+    const open = new Set(Object.values(this.opts.engine.state.alerts).map((a) => a.id))
+    for (const id of this.known) if (!open.has(id)) this.known.delete(id)
     for (const alert of Object.values(this.opts.engine.state.alerts)) {
       if (alert.status === 'firing' || alert.status === 'acknowledged') await this.forAlert(alert, nowMs)
     }
