@@ -9,6 +9,7 @@
  */
 import mqtt from './vendor/mqtt.js'
 import { alertsPanel } from './alerts.js'
+import { workOrdersPanel } from './work-orders.js'
 import { request, session } from './api.js'
 import { farmCharts } from './charts.js'
 import { pumpCommands } from './commands.js'
@@ -173,6 +174,8 @@ async function startLive() {
 let alerts = null
 /** @type {ReturnType<typeof trainerPanel> | null} */
 let trainer = null
+/** @type {ReturnType<typeof workOrdersPanel> | null} */
+let workOrders = null
 
 function showSignIn() {
   const summary = $('signin-summary')
@@ -196,6 +199,7 @@ async function checkSession() {
   // The administration page, for whoever manages a farm or a cooperative (issue 14).
   $('admin-link-p').hidden = !(signedIn && me?.body.manages === true)
   alerts?.setEnabled(signedIn)
+  workOrders?.setEnabled(signedIn)
   const empty = $('farms-empty')
   empty.setAttribute('data-i18n', signedIn ? 'farms.none' : 'farms.signin')
   empty.textContent = t(empty.getAttribute('data-i18n') ?? '')
@@ -203,6 +207,7 @@ async function checkSession() {
   drawAllFarms()
   if (signedIn) await startLive()
   await alerts?.refresh()
+  await workOrders?.refresh()
   if (signedIn) await trainer?.refresh()
 }
 
@@ -224,6 +229,7 @@ function switchLanguage() {
   applyLanguage()
   setConnection(!signedIn ? 'signedOut' : $('conn').classList.contains('live') ? 'live' : 'connecting')
   $('alert-list').replaceChildren()
+  $('wo-list').replaceChildren()
   $('announce').replaceChildren()
   trainer?.render()
   void checkSession()
@@ -308,6 +314,16 @@ async function boot() {
     lang: () => lang,
     isTraining: (farm) => model.farms.get(farm)?.training === true,
   })
+  workOrders = workOrdersPanel({
+    root: $('work-orders'),
+    list: $('wo-list'),
+    message: $('wo-message'),
+    farm: /** @type {HTMLSelectElement} */ ($('wo-farm')),
+    announce,
+    api: config.alertsApi,
+    t: (key, vars) => t(key, vars),
+    lang: () => lang,
+  })
   trainer = trainerPanel({
     root: $('trainer'),
     announce,
@@ -320,6 +336,7 @@ async function boot() {
   })
   await checkSession()
   setInterval(() => void (signedIn ? alerts?.refresh() : undefined), ALERTS_POLL_MS)
+  setInterval(() => void (signedIn ? workOrders?.refresh() : undefined), ALERTS_POLL_MS)
   setInterval(() => void pollSim(), SIM_POLL_MS)
   setInterval(() => {
     for (const farm of dirtyCharts) cards.get(farm)?.charts.redraw()
