@@ -103,14 +103,14 @@ export function dueSchedules(schedules: readonly MaintenanceSchedule[], runHours
     if (!s.enabled) continue
     const since = Date.parse(s.lastDoneAt ?? s.createdAt)
     if (s.everyDays !== null && nowMs - since >= s.everyDays * DAY_MS) {
-      out.push({ schedule: s, why: 'days', detail: `${Math.floor((nowMs - since) / DAY_MS)} d` })
+      out.push({ schedule: s, why: 'days', detail: `${Math.floor((nowMs - since) / DAY_MS)} วัน` })
       continue
     }
     if (s.everyRunHours === null) continue
     const hours = runHours(s)
     if (hours === undefined) continue
     if (s.lastRunHours === null) out.push({ schedule: s, baseline: hours })
-    else if (hours - s.lastRunHours >= s.everyRunHours) out.push({ schedule: s, why: 'run_hours', detail: `${Math.round(hours - s.lastRunHours)} h` })
+    else if (hours - s.lastRunHours >= s.everyRunHours) out.push({ schedule: s, why: 'run_hours', detail: `${Math.round(hours - s.lastRunHours)} ชั่วโมงที่ปั๊มทำงาน` })
   }
   return out
 }

@@ -61,7 +61,7 @@ describe.each(DIALECTS)('maintenance schedules on %s', (dialect) => {
     harness.hub.publish({ ...healthyPump(ts + 1_000, 800, { run_s_total: 1_201 * 3600 }), receivedMs: harness.now() })
     const filter = await waitFor(async () => (await orders()).find((o) => o.scheduleId === 'filter'), { message: 'the filter due by pumped hours opened its order' })
     expect(filter).toMatchObject({ kind: 'scheduled', deviceId: 'pump-1', assigneeId: 'somsak' })
-    expect(filter.title).toContain('201 h')
+    expect(filter.title).toContain('201 ชั่วโมงที่ปั๊มทำงาน')
 
     // More rounds: still one order each, none for the schedule done yesterday.
     await sleep(2_200)

@@ -29,7 +29,7 @@ export function workOrdersPanel(deps) {
     const { t } = deps
     return el('div', { class: 'wo-main' }, [
       el('p', { class: 'alert-line' }, [
-        el('strong', { text: o.title }),
+        el('strong', { translate: 'no', text: o.title }), // data (free text, a device's name): as written
         ' ',
         el('span', { class: `status wo-status-${o.status}`, text: t(`wo.status.${o.status}`) }),
         ' ',
