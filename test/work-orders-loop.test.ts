@@ -122,6 +122,25 @@ describe.each(DIALECTS)('work orders from alert to repaired pump on %s', (dialec
     expect(detail.visits).toMatchObject([{ findings: 'บ่อแห้ง ท่อดูดรั่วที่ข้อต่อ', note: 'เปลี่ยนข้อต่อแล้ว รอน้ำเข้าบ่อ' }])
   }, 45_000)
 
+  it('an alert that fired with no order (work orders were off) gets one at the next round after a restart, once', async () => {
+    const at = await stores.fresh(dialect)
+    const where = { dataDir: at.dataDir, ...(at.databaseUrl !== undefined && { databaseUrl: at.databaseUrl }) }
+    const farms = farmsFileJson({ quietHours: { start: '00:00', end: '00:00' }, rules: { offline: { enabled: false } } })
+    const before = await AlertsHarness.start({ ...where, farms, env: { ALERTS_API_TOKEN: 'api-token', ALERTS_SWEEP_CRON: 'off' } })
+    before.hub.publish({ ...pump(before.now(), { state: 'fault', fault: 'DRY_RUN', flow_lpm: 0, motor_a: 1.1 }), receivedMs: before.now() })
+    const alert = await waitFor(async () => ((await before.api('GET', 'alerts')).json.alerts as Json[])[0], { message: 'the alert fired' })
+    await new Promise((r) => setTimeout(r, 300))
+    expect((await before.api('GET', 'work-orders?status=all')).json.workOrders).toEqual([])
+    await before.close()
+
+    h = await AlertsHarness.start({ ...where, farms, env: { ALERTS_API_TOKEN: 'api-token', ALERTS_SWEEP_CRON: 'off', ALERTS_WORK_ORDERS: 'on', ALERTS_WORK_ORDER_CRON: '* * * * * *' } })
+    const harness = h
+    const order = await waitFor(async () => ((await harness.api('GET', 'work-orders')).json.workOrders as Json[])[0], { message: 'the round opened the missing order' })
+    expect(order).toMatchObject({ alertId: alert.id, assigneeId: 'somsak', status: 'assigned' })
+    await new Promise((r) => setTimeout(r, 2_200)) // two more rounds
+    expect((await harness.api('GET', 'work-orders?status=all')).json.workOrders).toHaveLength(1)
+  }, 30_000)
+
   it('a person opens one without an alert (the ladder technician by default), assigns it on, logs a visit and closes it', async () => {
     const at = await stores.fresh(dialect)
     line = await new LineStub(TOKEN).start()
