@@ -2,7 +2,8 @@
  * `suanyang workorder` against a running alert service (issue 17), on SQLite and a real
  * PostgreSQL: the order an alert opened is listed; a visit with parts and cost is logged; a close
  * while the pump still reports its fault exits 4 and prints the reason in Thai and English; once
- * the pump pumps again it closes (exit 0) and the alert is resolved. A person opens one too.
+ * the pump pumps again it closes (exit 0) and the alert is resolved. A person opens one and
+ * assigns it on; a maintenance schedule is added and listed.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { farmsFileJson } from '../alerts/testing/farms.js'
@@ -63,7 +64,13 @@ describe.each(DIALECTS)('suanyang workorder on %s', (dialect) => {
     const opened = await cli('open', '--farm', FARM, '--title', 'ล้างแผงโซลาร์', '--by', 'somsak', '--kind', 'visit')
     expect(opened.code).toBe(0)
     expect(opened.stdout).toContain('assigned  visit')
+    const newId = /^(wo-\S+)/.exec(opened.stdout)?.[1] ?? ''
+    expect(await cli('assign', newId, '--to', 'kru-ann', '--by', 'somsak')).toMatchObject({ code: 0, stdout: expect.stringContaining('→ kru-ann') as unknown })
     expect((await cli('open', '--farm', FARM, '--by', 'somsak')).code).toBe(2) // no title
+    expect((await cli('schedule', 'add', '--id', 'panels', '--farm', FARM, '--task', 'panel_cleaning', '--every-days', '14', '--by', 'somsak')).code).toBe(0)
+    expect((await cli('schedule', 'add', '--id', 'filter', '--farm', FARM, '--task', 'filter', '--by', 'somsak')).code).toBe(1) // neither days nor hours
+    const schedules = JSON.parse((await cli('schedule', 'list', '--json')).stdout) as { schedules: unknown[] }
+    expect(schedules.schedules).toMatchObject([{ id: 'panels', everyDays: 14, task: 'panel_cleaning' }])
     expect((await cli('show', 'wo-nope')).code).toBe(1)
   }, 40_000)
 })
