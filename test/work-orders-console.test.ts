@@ -4,7 +4,8 @@
  * order; the technician signs in on the page, sees it under their farm, logs a visit with a part
  * and its cost, and is refused the close with the service's Thai reason while the pump still
  * reports the fault; once it pumps again the close from the page is accepted and the alert is
- * resolved by them. The Thai view shows no English label in the section.
+ * resolved by them. The farm's farmer sees the order without the forms. The Thai view shows no
+ * English label in the section.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -43,6 +44,9 @@ beforeAll(async () => {
   expect((await r.people.add({ id: 'somsak', name: 'ช่างสมศักดิ์' }, SYSTEM)).ok).toBe(true)
   expect((await r.memberships.add({ personId: 'somsak', role: 'technician', farmId: FARM }, SYSTEM)).ok).toBe(true)
   expect((await r.sessions.setPassword('somsak', PASSWORD, SYSTEM)).ok).toBe(true)
+  expect((await r.people.add({ id: 'somchai', name: 'ลุงสมชาย' }, SYSTEM)).ok).toBe(true)
+  expect((await r.memberships.add({ personId: 'somchai', role: 'farmer', farmId: FARM }, SYSTEM)).ok).toBe(true)
+  expect((await r.sessions.setPassword('somchai', PASSWORD, SYSTEM)).ok).toBe(true)
   const { password } = await app.accounts.addDevice({ farm: FARM, kind: 'pump', device: PUMP })
   device = await connectAsync(`mqtt://127.0.0.1:${app.mqttPort}`, { username: PUMP, password, clientId: PUMP, protocolVersion: 4 })
   profile = await mkdtemp(join(tmpdir(), 'suanyang-chromium-'))
@@ -74,13 +78,24 @@ describe('work orders on the console page', () => {
     await publish(pump((ts += 1_000), { seq: 1, state: 'fault', fault: 'DRY_RUN', flow_lpm: 0, motor_a: 1.1 }, PUMP, FARM))
     const order = await waitFor(async () => ((await api('work-orders')).workOrders as Array<{ id: string; alertId: string }>)[0], { message: 'the alert opened a work order', timeoutMs: 15_000 })
 
-    await page.goto(`${base}/console/`)
-    await page.locator('#signin summary').click()
-    await page.fill('#signin-name', 'somsak')
-    await page.fill('#signin-token', PASSWORD)
-    await page.locator('#signin-form button[type="submit"]').click()
+    const signIn = async (person: string) => {
+      await page.locator('#signin summary').click()
+      await page.fill('#signin-name', person)
+      await page.fill('#signin-token', PASSWORD)
+      await page.locator('#signin-form button[type="submit"]').click()
+    }
     const item = page.locator(`#wo-list [data-wo-id="${order.id}"]`)
+    // The farmer reads the order of their farm, with no form to act on it.
+    await page.goto(`${base}/console/`)
+    await signIn('somchai')
     await item.waitFor({ timeout: 10_000 })
+    expect(await item.locator('form').count()).toBe(0)
+    await page.locator('#signout').click()
+    await page.waitForURL(`${base}/console/`)
+    await page.locator('.conn.signedOut').waitFor()
+
+    await signIn('somsak')
+    await item.locator('form').waitFor({ timeout: 10_000 })
     expect(await item.locator('.wo-main').textContent()).toContain('ปั๊มทำงานแห้ง')
     await page.selectOption('#wo-farm', FARM)
     expect(await item.isVisible()).toBe(true)

@@ -176,6 +176,8 @@ let alerts = null
 let trainer = null
 /** @type {ReturnType<typeof workOrdersPanel> | null} */
 let workOrders = null
+/** Farms whose work orders the signed-in person may act on; null: every farm (the installation token). @type {Set<string> | null} */
+let maintains = new Set()
 
 function showSignIn() {
   const summary = $('signin-summary')
@@ -199,6 +201,7 @@ async function checkSession() {
   // The administration page, for whoever manages a farm or a cooperative (issue 14).
   $('admin-link-p').hidden = !(signedIn && me?.body.manages === true)
   alerts?.setEnabled(signedIn)
+  maintains = me?.body.kind === 'service' ? null : new Set(me?.body.maintain ?? [])
   workOrders?.setEnabled(signedIn)
   const empty = $('farms-empty')
   empty.setAttribute('data-i18n', signedIn ? 'farms.none' : 'farms.signin')
@@ -319,6 +322,7 @@ async function boot() {
     list: $('wo-list'),
     message: $('wo-message'),
     farm: /** @type {HTMLSelectElement} */ ($('wo-farm')),
+    canMaintain: (farm) => maintains === null || maintains.has(farm),
     announce,
     api: config.alertsApi,
     t: (key, vars) => t(key, vars),

@@ -2,7 +2,8 @@
 /**
  * Work orders on the console (issue 17), for technicians: the open orders of the farms the
  * signed-in person may read (one farm, or all), a visit log (findings, one part, cost, note)
- * and a close. A close the data refuses shows the service's reason in the page's language.
+ * and a close (those forms only on farms the person may maintain: a farmer reads). A close the
+ * data refuses shows the service's reason in the page's language.
  * Items are kept by id between refreshes so a form being typed survives the next poll.
  */
 import { request, session } from './api.js'
@@ -15,7 +16,7 @@ import { el, fmtTime, idSpan } from './dom.js'
 
 /**
  * @param {{ root: HTMLElement, list: HTMLElement, message: HTMLElement, farm: HTMLSelectElement,
- *   announce: (text: string, detail?: string) => void, api: string,
+ *   canMaintain: (farm: string) => boolean, announce: (text: string, detail?: string) => void, api: string,
  *   t: (key: string, vars?: Record<string, string | number>) => string, lang: () => string }} deps
  */
 export function workOrdersPanel(deps) {
@@ -96,6 +97,8 @@ export function workOrdersPanel(deps) {
 
   /** @param {WorkOrder} o */
   async function close(o) {
+    const shown = deps.list.querySelector(`[data-wo-id="${CSS.escape(o.id)}"] .wo-refusal`)
+    if (shown) /** @type {HTMLElement} */ (shown).hidden = true
     const r = await request('POST', `${deps.api}work-orders/${encodeURIComponent(o.id)}/close`, { auth: true, body: { by: session.name || 'console' } })
     const item = deps.list.querySelector(`[data-wo-id="${CSS.escape(o.id)}"]`)
     const refusal = /** @type {HTMLElement | null} */ (item?.querySelector('.wo-refusal') ?? null)
@@ -134,7 +137,8 @@ export function workOrdersPanel(deps) {
     for (const o of shown) {
       let item = /** @type {HTMLElement | null} */ (list.querySelector(`[data-wo-id="${CSS.escape(o.id)}"]`))
       const sig = `${o.updatedAt}/${o.status}/${deps.lang()}`
-      if (!item) item = el('li', { class: 'alert wo', 'data-wo-id': o.id }, [visitForm(o)])
+      // A farmer reads their farm's orders; the forms are for those who may act on them.
+      if (!item) item = el('li', { class: 'alert wo', 'data-wo-id': o.id }, [deps.canMaintain(o.farmId) ? visitForm(o) : null])
       if (item.getAttribute('data-sig') !== sig) {
         item.querySelector('.wo-main')?.remove()
         item.prepend(summary(o))
