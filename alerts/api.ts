@@ -9,6 +9,7 @@
  *
  * `by` in a body is the caller's name for the record when the installation token is used
  * (automation, the one-laptop default: audited as `token:<by>`); a person is who they signed in as.
+ * Work orders and maintenance schedules: work-orders-api.ts, reached through `workOrders`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { z } from 'zod'
@@ -38,6 +39,8 @@ export interface ApiDeps {
   now(): number
   /** Saves, writes history, sends: after every change. */
   commit(effects: Effects, maintenance?: MaintenanceRecord): Promise<void>
+  /** The work-order routes (work-orders-api.ts), for the paths it names. */
+  workOrders?: { roots: ReadonlySet<string>; handle(req: IncomingMessage, res: ServerResponse, url: URL, principal: Principal, parts: readonly string[]): Promise<void> }
 }
 
 const Who = z.object({ by: z.string().min(1).max(64).optional() })
@@ -93,6 +96,7 @@ export function apiHandler(deps: ApiDeps) {
     const { principal } = await auth.require(req)
     const parts = url.pathname.slice(API_PREFIX.length).split('/').map(decodeSegment)
     const route = `${req.method ?? 'GET'} ${parts[0] ?? ''}${parts.length > 1 ? '/:id' : ''}${parts[2] ? `/${parts[2]}` : ''}`
+    if (deps.workOrders?.roots.has(parts[0] ?? '')) return deps.workOrders.handle(req, res, url, principal, parts)
     const id = parts[1] ?? ''
     const now = deps.now()
     const readable = (farm: string) => auth.decide(principal, 'read', farm).ok

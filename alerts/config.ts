@@ -25,6 +25,13 @@ export const AlertsEnv = z
     ALERTS_SWEEP_CRON: cronExpr('*/10 * * * * *'),
     ALERTS_DIGEST_CRON: cronExpr('0 18 * * *'),
     ALERTS_REMINDER_CRON: cronExpr('0 7 * * *'),
+    /**
+     * Work orders by themselves (issue 17): an alert that fires opens its incident's order and
+     * tells the assignee; due maintenance schedules open theirs (checked on ALERTS_WORK_ORDER_CRON).
+     * `off`: only people open them (the API and CLI work either way).
+     */
+    ALERTS_WORK_ORDERS: z.enum(['on', 'off']).default('on'),
+    ALERTS_WORK_ORDER_CRON: cronExpr('15 */5 * * * *'),
     ALERTS_RETRY_BASE_MS: positiveInt(1_000),
     ALERTS_RETRY_MAX_MS: positiveInt(60_000),
     ALERTS_RETRY_ATTEMPTS: positiveInt(12),

@@ -322,6 +322,22 @@ export class AlertEngine {
     }
   }
 
+  /**
+   * What the data says now about an open alert's condition (issue 17: closing a work order
+   * resolves its alert only when the data agrees): the rule on the device's latest reading (a
+   * sweep for `offline`), by the same detectors and "cannot tell" evidence as the lifecycle.
+   * `unknown` too when the device has sent nothing recent or the rule is off.
+   */
+  dataSays(alert: AlertRecord, nowMs: number): Verdict['state'] {
+    const track = this.tracks[`${alert.farm}/${alert.device}`]
+    const rule = this.rulesFor(alert.farm, alert.device).find((r) => r.id === alert.rule)
+    if (!track || !rule?.enabled) return 'unknown'
+    const farm = this.farmView(alert.farm, nowMs)
+    if (rule.id === 'offline') return evaluate(rule, { channel: 'sweep', track, farm, nowMs, startedMs: this.opts.startedMs })?.state ?? 'unknown'
+    if (nowMs - track.lastTelemetryMs > 3 * intervalMs(track)) return 'unknown'
+    return evaluate(rule, { channel: 'telemetry', track, farm, reference: this.referenceView(track) })?.state ?? 'unknown'
+  }
+
   /** An open or recently resolved alert by id. */
   find(id: string): AlertRecord | undefined {
     return Object.values(this.state.alerts).find((a) => a.id === id) ?? this.state.recent.findLast((a) => a.id === id)

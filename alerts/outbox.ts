@@ -5,8 +5,8 @@
  */
 import type { ChannelName } from './routing.js'
 
-/** `sign-in`: a one-time sign-in link the person asked for (alerts/sign-in.ts); its text is a credential. */
-export type Purpose = 'fire' | 'escalate' | 'resolve' | 'flapping' | 'digest' | 'reminder' | 'sign-in'
+/** `sign-in`: a one-time sign-in link the person asked for (alerts/sign-in.ts); its text is a credential. `work-order`: a work order assigned to the person (alerts/work-orders.ts). */
+export type Purpose = 'fire' | 'escalate' | 'resolve' | 'flapping' | 'digest' | 'reminder' | 'sign-in' | 'work-order'
 
 /** `refused`: the last-step check (alerts/guard.ts) found the recipient may not receive it; never sent. */
 export type OutboxStatus = 'queued' | 'in_flight' | 'sent' | 'failed' | 'uncertain' | 'cancelled' | 'fallback' | 'refused'

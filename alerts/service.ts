@@ -3,7 +3,8 @@
  * in-process hub when ingest runs here, else from the broker. Who hears what comes from the
  * registry (ctx.registry) through an in-memory snapshot (directory.ts). Every change is saved before a
  * message leaves; the outbox is sent by the dispatcher; schedules run with node-cron in
- * Asia/Bangkok; HTTP routes: the LINE webhook and the technician API.
+ * Asia/Bangkok; HTTP routes: the LINE webhook and the technician API. Work orders (issue 17):
+ * an alert that fires opens its incident's order (work-orders.ts), schedules open theirs.
  */
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
@@ -30,6 +31,8 @@ import type { MaintenanceRecord } from './state.js'
 import { SignInLinks } from './sign-in.js'
 import { StateStore } from './store.js'
 import { handleEvents, verifySignature, WebhookBody, type WebhookOutcome } from './webhook.js'
+import { WorkOrderDesk } from './work-orders.js'
+import { WORK_ORDER_ROOTS, workOrderRoutes } from './work-orders-api.js'
 
 const TRACKS_SAVE_MS = 30_000
 
@@ -119,6 +122,7 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     },
   })
 
+  const autoOrders = config.ALERTS_WORK_ORDERS === 'on'
   /** After any change: history, then the state on disk, then the messages (never before the save). */
   const commit = async (effects: Effects, maintenance?: MaintenanceRecord): Promise<void> => {
     for (const e of effects.events) {
@@ -132,7 +136,10 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     if (resolved.length > 0) void store.appendResolved(resolved).catch((err: unknown) => log.error({ err }, 'resolved history append failed'))
     if (engine.takeDirty() || effects.queued.length > 0) await store.saveState()
     if (effects.queued.length > 0) dispatcher.kick(effects.queued.map((i) => i.key))
+    // An alert that fired opens its incident's work order (after the save: the alert is on disk).
+    if (autoOrders && effects.events.some((e) => e.type === 'fire')) void desk.afterEvents(effects.events)
   }
+  const desk: WorkOrderDesk = new WorkOrderDesk({ registry: ctx.registry, engine, log, now: () => ctx.now(), commit: (e, m) => commit(e, m) })
   // Most readings change nothing durable: they cost no promise at all.
   const commitLater = (effects: Effects) => {
     if (effects.events.length === 0 && effects.queued.length === 0 && !engine.isDirty()) return
@@ -247,6 +254,7 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     linkCodeTtlMs: config.LINE_LINK_CODE_TTL_MS,
     now: () => ctx.now(),
     commit,
+    workOrders: { roots: WORK_ORDER_ROOTS, handle: workOrderRoutes({ auth: ctx.auth, registry: ctx.registry, engine, desk, now: () => ctx.now() }) },
   })
   // Public: "send me a sign-in link" (the console's sign-in form). Always 202: it never says whether the id exists.
   const signInLinks = new SignInLinks({
@@ -286,6 +294,7 @@ async function start(config: Readonly<AlertsConfig>, ctx: ServiceContext) {
     }),
     schedule('digest', config.ALERTS_DIGEST_CRON, () => commit(queueDigests(engine, ctx.now()))),
     schedule('reminders', config.ALERTS_REMINDER_CRON, () => commit(queueReminders(engine, ctx.now()))),
+    schedule('work-orders', autoOrders ? config.ALERTS_WORK_ORDER_CRON : 'off', () => desk.round()),
   ]
   const tracksTimer = setInterval(() => void store.saveTracks().catch((err: unknown) => log.error({ err }, 'tracks save failed')), TRACKS_SAVE_MS)
   tracksTimer.unref()

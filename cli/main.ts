@@ -44,6 +44,8 @@ Commands:
                                          (--watch: rewrite them whenever it changes)
   alerts list|show|ack|resolve|maintenance|cmd|link-code
                                          technician actions on alerts and pumps (suanyang alerts --help)
+  workorder list|show|open|assign|visit|close|schedule
+                                         work orders: from an alert to a repaired pump (suanyang workorder --help)
   sim [options]                          run the firmware simulator alone (suanyang sim --help)
   help                                   this text
 
@@ -118,6 +120,8 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return (await import('./dashboards.js')).dashboardsCommand(rest, io)
     case 'alerts':
       return (await import('../alerts/cli.js')).alertsCommand(rest, io)
+    case 'workorder':
+      return (await import('./work-order.js')).workOrderCommand(rest, io)
     case 'sim': {
       const { simCommand } = await import('../firmware-sim/cli.js')
       return simCommand(rest, { env: io.env, stdout: io.stdout, log: createLogger(safeLevel(io.env.LOG_LEVEL)) })

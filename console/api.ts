@@ -111,7 +111,8 @@ export function consoleRoutes(deps: ApiDeps) {
       const p = c.principal
       // `manages`: whether the administration page has anything for them (a farm, or a cooperative they lead).
       const manages = p.kind === 'service' || auth.farmIds(p, 'manage').length > 0 || p.grants.some((g) => (g.role === 'lead' || g.role === 'admin') && g.farmId === null)
-      send(res, 200, { ok: true, kind: p.kind, id: p.id, name: p.name, train: auth.farmIds(p, 'train'), manages })
+      // `maintain`: the farms whose work orders they may act on (the page hides the forms elsewhere).
+      send(res, 200, { ok: true, kind: p.kind, id: p.id, name: p.name, train: auth.farmIds(p, 'train'), maintain: auth.farmIds(p, 'maintain'), manages })
     },
 
     /** Public: running, speed. Signed in: also the training farms the caller reads and the faults on their devices. */

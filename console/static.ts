@@ -16,7 +16,7 @@ const packageDir = (name: string) => dirname(createRequire(import.meta.url).reso
 export const BASE = '/console/'
 
 const JS = 'text/javascript; charset=utf-8'
-const PAGE_FILES = ['app.js', 'admin.js', 'alerts.js', 'api.js', 'charts.js', 'commands.js', 'dom.js', 'forms.js', 'i18n.js', 'model.js', 'series.js', 'trainer.js', 'view.js']
+const PAGE_FILES = ['app.js', 'admin.js', 'alerts.js', 'api.js', 'charts.js', 'commands.js', 'dom.js', 'forms.js', 'i18n.js', 'model.js', 'series.js', 'trainer.js', 'view.js', 'work-orders.js']
 
 /** Route under /console/ -> file and content type. */
 export function assetTable(): Array<{ route: string; file: string; type: string }> {

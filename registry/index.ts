@@ -22,6 +22,7 @@ import { Memberships } from './repos/memberships.js'
 import { type CheckOverrides, RuleOverrides } from './repos/overrides.js'
 import { People } from './repos/people.js'
 import { Sessions } from './repos/sessions.js'
+import { WorkOrders } from './repos/work-orders.js'
 import type { Result } from './result.js'
 import { openSqlite } from './sqlite.js'
 
@@ -29,6 +30,7 @@ export type { Actor, AuditEntry } from './audit.js'
 export type { FieldIssue, Locale } from './messages.js'
 export type { Failure, Reason, Result } from './result.js'
 export type * from './schemas.js'
+export type { MaintenanceSchedule, Part, Visit, WorkOrder, WorkOrderKind, WorkOrderStatus } from './repos/work-orders.js'
 
 export interface Repositories {
   cooperatives: Cooperatives
@@ -40,6 +42,8 @@ export interface Repositories {
   accounts: ServiceAccounts
   /** Sign-in per person: passwords, one-time links, sessions and their broker accounts. */
   sessions: Sessions
+  /** Work orders, their visits and maintenance schedules (issue 17). */
+  workOrders: WorkOrders
   audit: AuditLog
 }
 
@@ -92,6 +96,7 @@ function repositories(scope: Scope, checkOverrides: CheckOverrides | undefined):
     overrides: new RuleOverrides(scope, checkOverrides),
     accounts: new ServiceAccounts(scope),
     sessions: new Sessions(scope),
+    workOrders: new WorkOrders(scope),
     audit: new AuditLog(q, scope.now),
   }
 }

@@ -26,6 +26,9 @@ const ROUTES: Array<[method: string, template: string]> = [
   ['POST', 'alerts/:id/resolve'],
   ['GET', 'commands/:id'],
   ['POST', 'contacts/:id/link-code'],
+  ['GET', 'work-orders/:id'],
+  ['POST', 'work-orders/:id/visits'],
+  ['POST', 'work-orders/:id/close'],
   ['GET', ':id'],
   ['POST', 'alerts/x/:id'],
 ]

@@ -49,6 +49,19 @@ const SEEDS: Record<number, (q: Queryable) => Promise<void>> = {
       'web-0123456789abcdef', 'viewer', '["ranong-01"]', HASH, AT, 'c2Vzc2lvbi1oYXNo',
     ])
   },
+  4: async (q) => {
+    await q.run('INSERT INTO maintenance_schedules (id, farm_id, device_id, task, every_days, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)', [
+      'ranong-01-panels', 'ranong-01', 'ranong-01-pump', 'panel_cleaning', 14, true, AT,
+    ])
+    await q.run(
+      `INSERT INTO work_orders (id, farm_id, device_id, alert_id, alert_key, schedule_id, title, kind, status, assignee_id, opened_by, opened_at, assigned_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12, $12)`,
+      ['wo-seed-0001', 'ranong-01', 'ranong-01-pump', 'ranong-01.ranong-01-pump.dry_run.x', 'ranong-01/ranong-01-pump/dry_run', null, 'ปั๊มเดินแห้ง', 'repair', 'assigned', 'somchai', 'system', AT],
+    )
+    await q.run('INSERT INTO work_order_visits (work_order_id, visited_at, who, findings, parts, cost_thb, note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $2)', [
+      'wo-seed-0001', AT, 'somchai', 'ท่อดูดรั่ว', '[{"name":"ข้อต่อ PVC","qty":2}]', 150, 'เปลี่ยนข้อต่อ',
+    ])
+  },
 }
 
 /** What the seeds of versions 1..v must read as, through today's repositories. */
@@ -71,6 +84,15 @@ async function expectSeeded(at: StoreLocation, v: number): Promise<void> {
   if (v >= 3) {
     expect(await r.sessions.account('c2Vzc2lvbi1oYXNo')).toEqual({ username: 'web-0123456789abcdef', role: 'viewer', farms: ['ranong-01'] })
   }
+  if (v >= 4) {
+    expect(await r.workOrders.get('wo-seed-0001')).toMatchObject({ farmId: 'ranong-01', status: 'assigned', assigneeId: 'somchai', title: 'ปั๊มเดินแห้ง', openedAt: AT })
+    expect(await r.workOrders.visits('wo-seed-0001')).toMatchObject([{ findings: 'ท่อดูดรั่ว', parts: [{ name: 'ข้อต่อ PVC', qty: 2 }], costThb: 150 }])
+    expect(await r.workOrders.schedules()).toMatchObject([{ id: 'ranong-01-panels', everyDays: 14, everyRunHours: null, enabled: true }])
+  }
+  // Work orders (version 4) on whatever came before: they point at the old farms and people.
+  const opened = await r.workOrders.open({ farmId: 'ranong-01', title: 'ล้างแผงโซลาร์', kind: 'visit', assigneeId: 'somchai' }, { who: 'test', how: 'system' })
+  expect(opened).toMatchObject({ ok: true, value: { status: 'assigned', assigneeId: 'somchai' } })
+  expect((await r.audit.list({ target: `work-order:${opened.ok ? opened.value.id : ''}` })).map((e) => e.action)).toEqual(['work-order.open'])
   // Whatever version it came from, its people can sign in, with the roles they held.
   expect(await r.sessions.setPassword('somchai', 'correct horse battery', { who: 'test', how: 'system' })).toMatchObject({ ok: true })
   const started = await r.sessions.signInWithPassword('somchai', 'correct horse battery', 60_000, 'console')
@@ -95,7 +117,7 @@ describe.each(DIALECTS)('registry migrations on %s', (dialect) => {
     try {
       expect(await migrate(db, MIGRATIONS)).toEqual({ version: MIGRATIONS.length, applied: MIGRATIONS.map((m) => m.version) })
       expect(await migrate(db, MIGRATIONS)).toEqual({ version: MIGRATIONS.length, applied: [] })
-      expect(await tableNames(db)).toEqual(['audit_log', 'cooperatives', 'devices', 'farms', 'memberships', 'people', 'rule_overrides', 'schema_migrations', 'service_accounts', 'sessions', 'sign_in_links'])
+      expect(await tableNames(db)).toEqual(['audit_log', 'cooperatives', 'devices', 'farms', 'maintenance_schedules', 'memberships', 'people', 'rule_overrides', 'schema_migrations', 'service_accounts', 'sessions', 'sign_in_links', 'work_order_visits', 'work_orders'])
       expect(await db.all('SELECT version, name FROM schema_migrations ORDER BY version')).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })))
     } finally {
       await db.close()

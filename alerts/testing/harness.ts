@@ -67,8 +67,8 @@ export class AlertsHarness {
   /** Starts the service (again), with a fresh HTTP server on a new port. */
   async startService(): Promise<void> {
     // Scheduled notices only when a test asks for them: a digest at 18:00 must not slip into a
-    // test that counts messages.
-    const env = { DATA_DIR: this.dataDir, ALERTS_DIGEST_CRON: 'off', ALERTS_REMINDER_CRON: 'off', ...this.opts.env }
+    // test that counts messages. Work orders by themselves likewise (their assignee is told).
+    const env = { DATA_DIR: this.dataDir, ALERTS_DIGEST_CRON: 'off', ALERTS_REMINDER_CRON: 'off', ALERTS_WORK_ORDERS: 'off', ...this.opts.env }
     const common = CommonEnv.parse(env)
     const config = AlertsEnv.parse(env)
     this.http = createHttpServer(silentLogger)

@@ -9,6 +9,7 @@
  */
 import mqtt from './vendor/mqtt.js'
 import { alertsPanel } from './alerts.js'
+import { workOrdersPanel } from './work-orders.js'
 import { request, session } from './api.js'
 import { farmCharts } from './charts.js'
 import { pumpCommands } from './commands.js'
@@ -173,6 +174,10 @@ async function startLive() {
 let alerts = null
 /** @type {ReturnType<typeof trainerPanel> | null} */
 let trainer = null
+/** @type {ReturnType<typeof workOrdersPanel> | null} */
+let workOrders = null
+/** Farms whose work orders the signed-in person may act on; null: every farm (the installation token). @type {Set<string> | null} */
+let maintains = new Set()
 
 function showSignIn() {
   const summary = $('signin-summary')
@@ -196,6 +201,8 @@ async function checkSession() {
   // The administration page, for whoever manages a farm or a cooperative (issue 14).
   $('admin-link-p').hidden = !(signedIn && me?.body.manages === true)
   alerts?.setEnabled(signedIn)
+  maintains = me?.body.kind === 'service' ? null : new Set(me?.body.maintain ?? [])
+  workOrders?.setEnabled(signedIn)
   const empty = $('farms-empty')
   empty.setAttribute('data-i18n', signedIn ? 'farms.none' : 'farms.signin')
   empty.textContent = t(empty.getAttribute('data-i18n') ?? '')
@@ -203,6 +210,7 @@ async function checkSession() {
   drawAllFarms()
   if (signedIn) await startLive()
   await alerts?.refresh()
+  await workOrders?.refresh()
   if (signedIn) await trainer?.refresh()
 }
 
@@ -224,6 +232,7 @@ function switchLanguage() {
   applyLanguage()
   setConnection(!signedIn ? 'signedOut' : $('conn').classList.contains('live') ? 'live' : 'connecting')
   $('alert-list').replaceChildren()
+  $('wo-list').replaceChildren()
   $('announce').replaceChildren()
   trainer?.render()
   void checkSession()
@@ -308,6 +317,17 @@ async function boot() {
     lang: () => lang,
     isTraining: (farm) => model.farms.get(farm)?.training === true,
   })
+  workOrders = workOrdersPanel({
+    root: $('work-orders'),
+    list: $('wo-list'),
+    message: $('wo-message'),
+    farm: /** @type {HTMLSelectElement} */ ($('wo-farm')),
+    canMaintain: (farm) => maintains === null || maintains.has(farm),
+    announce,
+    api: config.alertsApi,
+    t: (key, vars) => t(key, vars),
+    lang: () => lang,
+  })
   trainer = trainerPanel({
     root: $('trainer'),
     announce,
@@ -320,6 +340,7 @@ async function boot() {
   })
   await checkSession()
   setInterval(() => void (signedIn ? alerts?.refresh() : undefined), ALERTS_POLL_MS)
+  setInterval(() => void (signedIn ? workOrders?.refresh() : undefined), ALERTS_POLL_MS)
   setInterval(() => void pollSim(), SIM_POLL_MS)
   setInterval(() => {
     for (const farm of dirtyCharts) cards.get(farm)?.charts.redraw()
