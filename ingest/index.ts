@@ -8,6 +8,7 @@ import { RegistryWatch } from '../registry/watch.js'
 import { defineService } from '../runtime/service.js'
 import { farmFilters, farmMatcher } from './accept.js'
 import { IngestEnv, ingestClientId, trainingBucket } from './config.js'
+import { FarmGate, farmOfTopic } from './farm-gate.js'
 import { IngestHealth } from './health.js'
 import { IngestPipeline } from './pipeline.js'
 import { Spool } from './spool.js'
@@ -34,12 +35,18 @@ export const ingestService = defineService({
     // Training farms (the registry's flag, followed live) are stored apart: their own spool and bucket (issue 16).
     const trainingSpool = await Spool.open(join(dataDir, 'spool', `${config.INGEST_CLIENT_ID}-training`), { onCommit: (s) => commits.observe(s) })
     let training = new Set<string>()
+    let farms = new Set<string>()
     const trainingWatch = new RegistryWatch(ctx.registry, {
-      read: async (r) => (await r.farms.list({ training: true })).map((f) => f.id),
-      onChange: (ids) => (training = new Set(ids)),
+      read: async (r) => (await r.farms.list()).map((f) => ({ id: f.id, training: f.training })),
+      onChange: (list) => {
+        farms = new Set(list.map((f) => f.id))
+        training = new Set(list.filter((f) => f.training).map((f) => f.id))
+      },
       onError: (err) => log.warn({ err }, 'registry read failed: training farms kept'),
     })
     await trainingWatch.start()
+    // A farm not in this copy yet waits for a fresh read before its readings are sorted (farm-gate.ts).
+    const gate = new FarmGate({ known: (farm) => farms.has(farm), fresh: () => trainingWatch.fresh(), onError: (err) => log.warn({ err }, 'registry read failed: farm sorted from the copy held'), now: ctx.now })
     const writerFor = (bucket: string, from: Spool, idleCheck: boolean) =>
       config.INFLUX_URL
         ? new InfluxWriter(
@@ -128,7 +135,7 @@ export const ingestService = defineService({
       health.observe({ writerFailing: status && status.failingSinceMs !== undefined, writerError: status?.lastError, spoolBytes: bytes, spoolFull: full.get() === 1 }, ctx.now())
     }, 250)
 
-    subscriber.onDelivery = (topic, payload, token) => pipeline.handle(topic, payload, token)
+    subscriber.onDelivery = (topic, payload, token) => gate.pass(farmOfTopic(topic), () => pipeline.handle(topic, payload, token))
     subscriber.onMalformed = (reason, packet, topic, token) => pipeline.malformed(reason, packet, topic, token)
     const connections = metrics.counter('ingest_mqtt_connections_total', 'Connections to the broker that got a CONNACK (a steady rise: a reconnect loop)')
     subscriber.on('connected', (sessionPresent) => {

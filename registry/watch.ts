@@ -71,6 +71,12 @@ export class RegistryWatch<T> {
     return this.running
   }
 
+  /** A read that begins after this call (one already running may have read the registry before a change the caller knows of). */
+  async fresh(): Promise<void> {
+    await this.running?.catch(() => undefined)
+    await this.refresh()
+  }
+
   private async read(): Promise<void> {
     const { mark, latestId } = await this.mark()
     if (mark === this.seen) return
