@@ -15,7 +15,7 @@ import type { Available } from './routing.js'
 import { DEFAULT_RULES, resolveRule, type RuleDef } from './rules.js'
 import { commissioning, judged, learn, METRICS, referenceKey, relearn } from './references.js'
 import { emptyState, type EngineState, type MaintenanceRecord, pruneState, type Tracks } from './state.js'
-import { addTelemetry, type DeviceTrack, intervalMs, latest, newTrack, snapshotOf } from './track.js'
+import { addBalance, addTelemetry, type DeviceTrack, intervalMs, latest, newTrack, snapshotOf } from './track.js'
 import type { Actor, AlertEvent, AlertRecord, Verdict } from './types.js'
 
 export interface EngineOptions {
@@ -113,6 +113,7 @@ export class AlertEngine {
       case 'telemetry':
         if (!addTelemetry(track, payload, reading.receivedMs)) return none()
         tMs = payload.ts as number
+        if (at.kind === 'waterbank') this.balance(track, payload as unknown as WaterbankTelemetry)
         this.learnReferences(track, rules, tMs)
         input = { channel: 'telemetry', track, farm, reference: this.referenceView(track) }
         break
@@ -246,11 +247,24 @@ export class AlertEngine {
       const key = referenceKey(track.farm, track.device, rule.reference)
       const before = this.state.references[key]
       const from = before ?? commissioning()
-      const after = learn(from, METRICS[rule.reference], track, today, rule.params.referenceDays ?? 3, rule.params.learnDayWh ?? 0)
+      const after = learn(from, METRICS[rule.reference], track, today, rule.params.referenceDays ?? 3, learnFloor(rule))
       if (after === before) continue
       this.state.references[key] = after
       this.dirty = true
     }
+  }
+
+  /**
+   * Water balance (rules.ts `water_balance`): the bank's rise against the farm's pump, on a farm
+   * with one pump and one water bank (which pump fills which bank is not known otherwise), and
+   * only while nothing is wrong with the bank's level reading.
+   */
+  private balance(bank: DeviceTrack, w: WaterbankTelemetry): void {
+    const farm = Object.values(this.tracks).filter((t) => t.farm === bank.farm)
+    const pumps = farm.filter((t) => t.kind === 'pump')
+    const single = pumps.length === 1 && farm.filter((t) => t.kind === 'waterbank').length === 1
+    const doubtful = ['sensor_stuck', 'sensor_range', 'offline'].some((id) => this.state.alerts[`${bank.farm}/${bank.device}/${id}`] !== undefined)
+    addBalance(bank, single && !doubtful ? pumps[0] : undefined, w)
   }
 
   private referenceView(track: DeviceTrack): ReferenceView {
@@ -350,6 +364,9 @@ export class AlertEngine {
     return { change, effects }
   }
 }
+
+/** What a day needs to count for a rule's reference (rules.ts `reference`). */
+const learnFloor = (rule: RuleDef): number => rule.params.learnDayWh ?? rule.params.learnDayMin ?? rule.params.learnDaySamples ?? 0
 
 /** Marks the device's day of `tMs` as disturbed (an alert open on it): references learn only from healthy days. */
 function markDisturbed(track: DeviceTrack, tMs: number): void {

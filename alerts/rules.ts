@@ -59,7 +59,8 @@ export interface RuleDef {
   clearsWhen?: ClearEvidence
   /**
    * Judged against the device's learned reference (references.ts), not its recent past: params
-   * `referenceDays` (healthy days learned from) and `learnDayWh` (good-sun energy a day needs).
+   * `referenceDays` (healthy days learned from) and what a day needs to count: `learnDayWh`
+   * (good-sun energy), `learnDayMin` (minutes of good-sun pumping) or `learnDaySamples`.
    */
   reference?: MetricId
   params: Params
@@ -124,6 +125,30 @@ const DEFS: Record<RuleId, Def> = {
   efficiency_drop: {
     kinds: ['pump'], severity: 'warning', audience: 'farmer', pendingMs: 0, clearMs: 0, detector: true, reference: 'efficiency',
     params: { referenceDays: 3, learnDayWh: 500, windowWh: 500, clearWh: 1500, dropRatio: 0.75, clearRatio: 0.85 },
+  },
+  // Panels dirty: PV watts per W/m2 on clear-sky samples (strong, steady sun: a monsoon day's
+  // few clear minutes count, its clouds do not) against the clean-panel reference, over the newest
+  // `windowSamples` such samples. Below `brokenRatio` it is no dirt but a lost string: pv_low's.
+  // pv_low open on the pump already tells the farmer: this one stays quiet then.
+  pv_soiling: {
+    kinds: ['pump'], severity: 'warning', audience: 'farmer', pendingMs: 0, clearMs: 0, detector: true, reference: 'pv_clear',
+    inhibitedBy: ['pv_low'],
+    params: { referenceDays: 3, learnDaySamples: 200, windowSamples: 300, dropRatio: 0.82, clearRatio: 0.92, brokenRatio: 0.6 },
+  },
+  // A leak between the meter and the water bank: the share of metered litres that reach the bank
+  // over the newest `windowMin` of good-sun pumping: its rise (its volume, from its geometry) plus
+  // what the farm draws from it meanwhile, learned as litres a minute on the healthy days.
+  water_balance: {
+    kinds: ['pump'], severity: 'warning', audience: 'farmer', pendingMs: 0, clearMs: 0, detector: true, reference: 'balance',
+    inhibitedBy: ['dry_run', 'no_flow'],
+    params: { referenceDays: 3, learnDayMin: 90, windowMin: 180, clearMin: 540, dropRatio: 0.65, clearRatio: 0.85 },
+  },
+  // Bearing and impeller wear: at the same PV power, more motor current and less flow than on the
+  // healthy days (a clog lowers the flow at the same current: efficiency_drop's). Judged on the
+  // newest `windowHours` hours of good-sun pumping, at operating points the reference knows.
+  bearing_wear: {
+    kinds: ['pump'], severity: 'warning', audience: 'technician', pendingMs: 0, clearMs: 0, detector: true, reference: 'wear',
+    params: { referenceDays: 3, learnDaySamples: 120, windowHours: 4, minSamples: 150, refMinSamples: 20, currentRatio: 1.012, flowRatio: 0.965, clearCurrent: 1.005, clearFlow: 0.985 },
   },
   offline: {
     kinds: ['pump', 'soil', 'waterbank'], severity: 'warning', audience: 'technician', pendingMs: 0, clearMs: 1 * MIN,
