@@ -208,7 +208,13 @@ export class AlertEngine {
         this.state.alerts[key] = alert
         effects.events.push({ type: 'fire', alert, atMs: nowMs })
         if (flap.flapping) effects.events.push({ type: 'flapping', alert, atMs: nowMs })
-        effects.queued.push(...notifyStep(this.ctx(), alert, 0, flap.flapping ? 'flapping' : 'fire', nowMs, holdUntilMs))
+        // A farm going silent together (tower, power) is one incident: later devices join the first.
+        const leader = rule.id === 'offline' ? this.farmSilence(alert) : undefined
+        if (leader) {
+          alert.groupedWith = leader.id
+          return
+        }
+        effects.queued.push(...notifyStep(this.ctx(), alert, 0, flap.flapping ? 'flapping' : 'fire', nowMs, Math.max(holdUntilMs, offlineGrace(rule, track))))
         return
       }
       case 'cancel':
@@ -237,6 +243,25 @@ export class AlertEngine {
     const { queued, cancelled } = notifyResolve(this.ctx(), change.alert, nowMs)
     effects.queued.push(...queued)
     effects.cancelled.push(...cancelled)
+    // Devices still silent when the farm's first one is back are told of on their own now.
+    for (const member of Object.values(this.state.alerts)) {
+      if (member.groupedWith !== open.id) continue
+      member.groupedWith = undefined
+      const track = this.tracks[`${member.farm}/${member.device}`]
+      const rule = this.rulesFor(member.farm, member.device).find((r) => r.id === member.rule)
+      // It may be back in a moment too (the farm's devices return one by one, a sleeping probe at
+      // its next report): the grace again from now, or the device's interval and clear time.
+      const wait = track && rule ? Math.max((rule.params.graceS ?? 0) * 1000, 1.5 * intervalMs(track) + rule.clearMs) : 0
+      const hold = track && rule ? Math.max(offlineGrace(rule, track), nowMs + wait) : 0
+      effects.queued.push(...notifyStep(this.ctx(), member, 0, member.flapping ? 'flapping' : 'fire', nowMs, hold))
+    }
+  }
+
+  /** The farm's open offline incident another device's offline alert joins (issue 15 grouping), if any. */
+  private farmSilence(alert: AlertRecord): AlertRecord | undefined {
+    return Object.values(this.state.alerts).find(
+      (a) => a.farm === alert.farm && a.rule === 'offline' && a.key !== alert.key && a.groupedWith === undefined && (a.status === 'firing' || a.status === 'acknowledged'),
+    )
   }
 
   /** Completed healthy days feed the device's references while they are learned (references.ts). */
@@ -363,6 +388,18 @@ export class AlertEngine {
     this.close(alert, change, actor.atMs, effects)
     return { change, effects }
   }
+}
+
+/**
+ * Offline messages wait until `graceS` after the device's last sign of life (its last reading, or
+ * its Last Will): a 4G drop shorter than that resolves first, its card is cancelled and nobody
+ * hears of it, neither the card nor a "back to normal".
+ */
+function offlineGrace(rule: RuleDef, track: DeviceTrack): number {
+  const grace = rule.params.graceS
+  if (rule.id !== 'offline' || !grace) return 0
+  const lastSign = Math.min(track.lastTelemetryMs, track.offlineSinceMs ?? Infinity)
+  return lastSign + grace * 1000
 }
 
 /** What a day needs to count for a rule's reference (rules.ts `reference`). */

@@ -162,6 +162,8 @@ const DEFS: Record<RuleId, Def> = {
       missedIntervalsConnected: 6,
       minSilenceS: 150,
       lwtGraceS: 60,
+      // Messages wait this long after the last sign of life: a shorter drop tells nobody (engine.ts).
+      graceS: 270,
       intervalS: null,
       pumpAwakeFromMin: 8 * 60,
       pumpAwakeToMin: 16 * 60 + 30,
