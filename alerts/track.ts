@@ -127,6 +127,7 @@ const MAX_OP_BUCKETS = 48
 /** Clear sky: at least this irradiance, within `CLEAR_STEADY` of the previous sample (no cloud edge). */
 const CLEAR_SKY_WM2 = 600
 const CLEAR_STEADY = 0.03
+const DERATE_C = 75
 
 export function newTrack(farm: string, kind: Kind, device: string, nowMs: number): DeviceTrack {
   return { farm, kind, device, firstSeenMs: nowMs, lastTelemetryMs: 0, lastTs: 0, samples: [], gapsMs: [], powerRefN: 0, days: [] }
@@ -273,13 +274,16 @@ function addOp(t: OpTable, bin: string, p: PumpTelemetry): void {
 
 /**
  * PV power per W/m2 on clear-sky samples only (strong, steady irradiance: no cloud edge, no
- * diffuse monsoon light), below the pump's own power ceiling (a throttled pump is not soiled).
+ * diffuse monsoon light), below the pump's own power ceiling and its derating temperature (a
+ * throttled pump is not soiled).
  */
 function addClearSky(track: DeviceTrack, stats: DayStats, p: PumpTelemetry, prev: PumpTelemetry | undefined): void {
   const g = p.irradiance_wm2 as number
   const g0 = prev?.irradiance_wm2
   if (g < CLEAR_SKY_WM2 || g0 === undefined || prev?.state !== 'running' || Math.abs(g - g0) > CLEAR_STEADY * g) return
   if (p.pv_w >= 0.95 * (track.pvMaxW ?? Infinity)) return
+  // A hot controller derates (speed -2 %/C above 75 C): less power drawn, not dirtier panels.
+  if (p.ctrl_temp_c !== undefined && p.ctrl_temp_c >= DERATE_C) return
   const r = p.pv_w / g
   stats.clearSum = (stats.clearSum ?? 0) + r
   stats.clearN = (stats.clearN ?? 0) + 1
