@@ -103,7 +103,7 @@ export interface DeviceTrack {
   opRecent?: OpBucket[]
   clearRecent?: RatioBucket[]
   balance?: BalanceBucket[]
-  /** Pump: litres and milliseconds of good-sun pumping since the track began (the bank's balance reads it). */
+  /** Pump: litres and milliseconds of pumping water in sun >= 300 W/m2 since the track began (the bank's balance reads it). */
   goodTotal?: { l: number; ms: number }
   /** Water bank: the last reading's volume and the farm pump's good-sun totals then. */
   bankMark?: { ts: number; volumeL: number; levelPct: number; pumpL: number; pumpMs: number }
@@ -120,6 +120,8 @@ const BUCKET_MS = 15 * 60_000
 const MAX_BUCKETS = 96
 /** Irradiance above which a sample counts as good sun for efficiency and PV reference. */
 export const GOOD_SUN_WM2 = 500
+/** Water balance counts pumping from here (a monsoon day has little good sun; the flow is still well above the draw). */
+const PUMPING_SUN_WM2 = 300
 /** Operating-point bins for wear: PV power in 25 W steps; hourly buckets, the newest 48 kept. */
 export const OP_BIN_W = 25
 const OP_BUCKET_MS = 3_600_000
@@ -222,22 +224,23 @@ function addPumpStats(track: DeviceTrack, p: PumpTelemetry, prevTs: number, prev
     const alpha = Math.max(0.02, 1 / track.powerRefN)
     track.powerRef = track.powerRef === undefined ? perRpm3 : track.powerRef + alpha * (perRpm3 - track.powerRef)
   }
-  const goodSun =
-    p.irradiance_wm2 === undefined ? p.pv_w >= 0.5 * (track.pvMaxW ?? Infinity) : p.irradiance_wm2 >= GOOD_SUN_WM2
-  if (!goodSun) return
+  // Integrate over the gap, but never across an outage: cap at twice the usual interval.
+  const dtMs = prevTs > 0 ? Math.min(p.ts - prevTs, 2 * intervalMs(track)) : 0
+  const sunShare = (wm2: number) => (p.irradiance_wm2 === undefined ? p.pv_w >= (wm2 / 1000) * (track.pvMaxW ?? Infinity) : p.irradiance_wm2 >= wm2)
+  if (p.fault === null && p.flow_lpm > 0 && sunShare(PUMPING_SUN_WM2)) {
+    const total = (track.goodTotal ??= { l: 0, ms: 0 })
+    total.l += (p.flow_lpm * dtMs) / 60_000
+    total.ms += dtMs
+  }
+  if (!sunShare(GOOD_SUN_WM2)) return
   if (p.irradiance_wm2 !== undefined) {
     stats.pvRatioSum += p.pv_w / p.irradiance_wm2
     stats.pvRatioN += 1
   }
-  // Integrate over the gap, but never across an outage: cap at twice the usual interval.
-  const dtMs = prevTs > 0 ? Math.min(p.ts - prevTs, 2 * intervalMs(track)) : 0
   const l = (p.flow_lpm * dtMs) / 60_000
   const wh = (p.pv_w * dtMs) / 3_600_000
   stats.goodL += l
   stats.goodWh += wh
-  const total = (track.goodTotal ??= { l: 0, ms: 0 })
-  total.l += l
-  total.ms += dtMs
   const buckets = (track.goodSun ??= [])
   const last = buckets[buckets.length - 1]
   if (last && Math.floor(last.ts / BUCKET_MS) === Math.floor(p.ts / BUCKET_MS)) {
@@ -307,7 +310,7 @@ const BALANCE_GAP_MS = 20 * 60_000
 /**
  * Water balance (pipe leak): on each water-bank reading, the litres the farm's pump metered since
  * the bank's previous reading against the bank's rise in litres (its own geometry: `volume_l`).
- * Counted only when the pump pumped in good sun through the whole interval (a bank drawn by the
+ * Counted only when the pump pumped water in sun (>= 300 W/m2) through the whole interval (a bank drawn by the
  * household while the pump stands still says nothing about the pipe) and the bank was neither
  * near empty nor near full (an overflowing bank cannot rise). Added to the pump's track.
  */
