@@ -195,9 +195,12 @@ const DETECTORS: Partial<Record<RuleId, Detector>> = {
     if (ref === undefined) return UNKNOWN
     const windowMin = num(rule, 'windowMin')
     const draw = Math.max(0, ref.value)
-    const delivered = balanceEvidence(track.balance, ref.sinceTs, draw, windowMin)?.[0]
-    if (delivered === undefined) return UNKNOWN
-    if (delivered < num(rule, 'dropRatio')) return ACTIVE({ reaching_bank_pct: Math.round(delivered * 100), draw_lpm: Math.round(draw * 10) / 10 })
+    // Every window of the newest `fireMin` short: a morning drip round or a filling trough
+    // draws from the bank for an hour or two, a leak loses water all day.
+    const newest = balanceEvidence(track.balance, ref.sinceTs, draw, windowMin, num(rule, 'fireMin'))
+    if (newest === undefined) return UNKNOWN
+    const worst = Math.max(...newest)
+    if (worst < num(rule, 'dropRatio')) return ACTIVE({ reaching_bank_pct: Math.round(worst * 100), draw_lpm: Math.round(draw * 10) / 10 })
     const runs = balanceEvidence(track.balance, ref.sinceTs, draw, windowMin, num(rule, 'clearMin'))
     return runs?.every((r) => r >= num(rule, 'clearRatio')) ? CLEAR : UNKNOWN
   },

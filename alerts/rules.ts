@@ -136,13 +136,13 @@ const DEFS: Record<RuleId, Def> = {
     params: { referenceDays: 3, learnDaySamples: 200, windowSamples: 300, dropRatio: 0.82, clearRatio: 0.92, brokenRatio: 0.6 },
   },
   // A leak between the meter and the water bank: the share of metered litres that reach the bank
-  // over the newest `windowMin` of good-sun pumping: its rise (its volume, from its geometry) plus
+  // in each `windowMin` window of the newest `fireMin` of pumping in sun: its rise (its volume, from its geometry) plus
   // what the farm draws from it meanwhile, learned as litres a minute on the healthy days. Quiet
   // while efficiency_drop is open: a clogged pump's low flow makes the draw look like a leak.
   water_balance: {
     kinds: ['pump'], severity: 'warning', audience: 'farmer', pendingMs: 0, clearMs: 0, detector: true, reference: 'balance',
     inhibitedBy: ['dry_run', 'no_flow', 'efficiency_drop'],
-    params: { referenceDays: 3, learnDayMin: 90, windowMin: 180, clearMin: 540, dropRatio: 0.65, clearRatio: 0.85 },
+    params: { referenceDays: 3, learnDayMin: 90, windowMin: 75, fireMin: 225, clearMin: 300, dropRatio: 0.65, clearRatio: 0.85 },
   },
   // Bearing and impeller wear: at the same PV power, more motor current and less flow than on the
   // healthy days (a clog lowers the flow at the same current: efficiency_drop's). Judged on the

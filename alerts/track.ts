@@ -306,6 +306,8 @@ function addRatio(buckets: RatioBucket[], ts: number, sum: number, n: number): v
 
 /** Longest bank interval judged: a missed reading or two, not an outage. */
 const BALANCE_GAP_MS = 20 * 60_000
+/** Above this the bank may be spilling (a stuck float): its rise says nothing. A working float stops the pump at 97 %. */
+const BANK_FULL_PCT = 98
 
 /**
  * Water balance (pipe leak): on each water-bank reading, the litres the farm's pump metered since
@@ -321,7 +323,7 @@ export function addBalance(bank: DeviceTrack, pump: DeviceTrack | undefined, w: 
   if (!pump || !total || !mark) return
   const dt = w.ts - mark.ts
   if (dt <= 0 || dt > BALANCE_GAP_MS || total.ms - mark.pumpMs < 0.9 * dt) return
-  if (Math.max(w.level_pct, mark.levelPct) >= 95 || Math.min(w.level_pct, mark.levelPct) <= 3) return
+  if (Math.max(w.level_pct, mark.levelPct) >= BANK_FULL_PCT || Math.min(w.level_pct, mark.levelPct) <= 3) return
   const l = total.l - mark.pumpL
   const rise = w.volume_l - mark.volumeL
   if (l <= 0) return

@@ -4,7 +4,8 @@
  * simulated days, through the alert engine: detection time against the fault's budget, incidents,
  * "back to normal" messages before the repair, then whether the repair (the fault cleared, the
  * maintenance a technician records for it logged) closes it; and any other alert of the new
- * long-term rules raised in the run (a false one). Default seeds: `alerts-slow` and `alerts-b`
+ * long-term rules raised in the run (a false one); then 30 healthy days per season and seed, where
+ * any alert is a false one. Default seeds: `alerts-slow` and `alerts-b`
  * (tuned on), `h15-c` and `h15-d` (not). `--quick`: March only. About 4 s per case.
  */
 import { recordMaintenance } from '../alerts/notices.js'
@@ -55,8 +56,27 @@ for (const season of seasons) {
     for (const c of CASES) rows.push([c.fault, season, seed, `${c.budgetH} h`, ...measure(c, seed, start)])
   }
 }
-const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? []
-for (const r of rows) console.log(r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '))
+print(rows)
+// Healthy months: no fault at all, so any long-term alert is a false one.
+const healthyRows: string[][] = [['healthy 30 days', 'season', 'seed', 'long-term alerts', 'all alerts']]
+for (const season of seasons) {
+  for (const seed of seeds) healthyRows.push(['-', season, seed, ...healthy(seed, Date.parse(SEASONS[season]))])
+}
+console.log('')
+print(healthyRows)
+
+function print(table: string[][]): void {
+  const widths = table[0]?.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length))) ?? []
+  for (const r of table) console.log(r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '))
+}
+
+function healthy(seed: string, start: number): string[] {
+  const farms = demoFarms({ farms: 1, seed, training: [] })
+  const run = runModel({ farms, seed, fromMs: start, toMs: start + 30 * DAY })
+  const fires = replayEffects(testEngine(), run.published, { sweepMs: 60_000 }).events.filter((e) => e.type === 'fire')
+  const list = (es: typeof fires) => es.map((e) => `${e.alert.rule} ${((e.atMs - start) / DAY).toFixed(1)} d`).join(', ') || '0'
+  return [list(fires.filter((e) => LONG_TERM.includes(e.alert.rule))), list(fires)]
+}
 
 function measure(c: Case, seed: string, start: number): string[] {
   const farms = demoFarms({ farms: 1, seed, training: [] })
