@@ -147,8 +147,10 @@ const DEFS: Record<RuleId, Def> = {
   // Bearing and impeller wear: at the same PV power, more motor current and less flow than on the
   // healthy days (a clog lowers the flow at the same current: efficiency_drop's). Judged on the
   // newest `windowHours` hours of good-sun pumping, at operating points the reference knows.
+  // Quiet while efficiency_drop is open (a clog in the monsoon moved both once, seed h15-d).
   bearing_wear: {
     kinds: ['pump'], severity: 'warning', audience: 'technician', pendingMs: 0, clearMs: 0, detector: true, reference: 'wear',
+    inhibitedBy: ['efficiency_drop'],
     params: { referenceDays: 3, learnDaySamples: 120, windowHours: 4, minSamples: 150, refMinSamples: 20, currentRatio: 1.012, flowRatio: 0.965, clearCurrent: 1.005, clearFlow: 0.985 },
   },
   offline: {
