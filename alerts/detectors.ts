@@ -6,7 +6,7 @@
  */
 import type { DeviceEvent, PumpTelemetry, SoilTelemetry, WaterbankTelemetry } from '../contracts/payloads.js'
 import { bangkok, bangkokMidnight, inWindow, MINUTE_MS } from './clock.js'
-import { evidence, type Judged, METRICS, type MetricId } from './references.js'
+import { balanceEvidence, evidence, type Judged, type MetricId, ratioEvidence, wearEvidence } from './references.js'
 import type { ClearEvidence, RuleDef, Threshold } from './rules.js'
 import { type DeviceTrack, intervalMs, latest, median } from './track.js'
 import type { RuleId, Verdict } from './types.js'
@@ -166,7 +166,7 @@ const DETECTORS: Partial<Record<RuleId, Detector>> = {
   efficiency_drop(rule, track, _farm, reference) {
     const ref = reference('efficiency')
     if (ref === undefined) return UNKNOWN
-    const { ofEvidence } = METRICS.efficiency
+    const ofEvidence = (e: { l: number; wh: number }) => e.l / e.wh
     const windowWh = num(rule, 'windowWh')
     const newest = evidence(track.goodSun, ref.sinceTs, windowWh)?.[0]
     if (newest === undefined) return UNKNOWN
@@ -178,6 +178,41 @@ const DETECTORS: Partial<Record<RuleId, Detector>> = {
     const runs = evidence(track.goodSun, ref.sinceTs, windowWh, num(rule, 'clearWh'))
     const clear = num(rule, 'clearRatio')
     return runs?.every((e) => ofEvidence(e) / ref.value >= clear) ? CLEAR : UNKNOWN
+  },
+  pv_soiling(rule, track, _farm, reference) {
+    const ref = reference('pv_clear')
+    if (ref === undefined) return UNKNOWN
+    const now = ratioEvidence(track.clearRecent, ref.sinceTs, num(rule, 'windowSamples'))
+    if (now === undefined) return UNKNOWN
+    const ratio = now / ref.value
+    // Far below: a lost string or a dead module, not dirt (pv_low says so).
+    if (ratio < num(rule, 'brokenRatio')) return UNKNOWN
+    if (ratio < num(rule, 'dropRatio')) return ACTIVE({ pv_w_per_kwm2: Math.round(now * 1000), reference_w_per_kwm2: Math.round(ref.value * 1000), ratio_pct: Math.round(ratio * 100) })
+    return ratio >= num(rule, 'clearRatio') ? CLEAR : UNKNOWN
+  },
+  water_balance(rule, track, _farm, reference) {
+    const ref = reference('balance')
+    if (ref === undefined) return UNKNOWN
+    const windowMin = num(rule, 'windowMin')
+    const draw = Math.max(0, ref.value)
+    // Every window of the newest `fireMin` short: a morning drip round or a filling trough
+    // draws from the bank for an hour or two, a leak loses water all day.
+    const newest = balanceEvidence(track.balance, ref.sinceTs, draw, windowMin, num(rule, 'fireMin'))
+    if (newest === undefined) return UNKNOWN
+    const worst = Math.max(...newest)
+    if (worst < num(rule, 'dropRatio')) return ACTIVE({ reaching_bank_pct: Math.round(worst * 100), draw_lpm: Math.round(draw * 10) / 10 })
+    const runs = balanceEvidence(track.balance, ref.sinceTs, draw, windowMin, num(rule, 'clearMin'))
+    return runs?.every((r) => r >= num(rule, 'clearRatio')) ? CLEAR : UNKNOWN
+  },
+  bearing_wear(rule, track, _farm, reference) {
+    const ref = reference('wear')
+    if (ref?.table === undefined) return UNKNOWN
+    const e = wearEvidence(track.opRecent, ref.table, ref.sinceTs, num(rule, 'windowHours'), num(rule, 'minSamples'), num(rule, 'refMinSamples'))
+    if (e === undefined) return UNKNOWN
+    if (e.current >= num(rule, 'currentRatio') && e.flow <= num(rule, 'flowRatio')) {
+      return ACTIVE({ motor_a_pct: Math.round(e.current * 1000) / 10, flow_pct: Math.round(e.flow * 1000) / 10 })
+    }
+    return e.current <= num(rule, 'clearCurrent') && e.flow >= num(rule, 'clearFlow') ? CLEAR : UNKNOWN
   },
   offline: () => CLEAR, // a telemetry reading arrived: the device is back
   overflow(rule, track, farm) {

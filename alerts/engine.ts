@@ -15,7 +15,7 @@ import type { Available } from './routing.js'
 import { DEFAULT_RULES, resolveRule, type RuleDef } from './rules.js'
 import { commissioning, judged, learn, METRICS, referenceKey, relearn } from './references.js'
 import { emptyState, type EngineState, type MaintenanceRecord, pruneState, type Tracks } from './state.js'
-import { addTelemetry, type DeviceTrack, intervalMs, latest, newTrack, snapshotOf } from './track.js'
+import { addBalance, addTelemetry, type DeviceTrack, intervalMs, latest, newTrack, snapshotOf } from './track.js'
 import type { Actor, AlertEvent, AlertRecord, Verdict } from './types.js'
 
 export interface EngineOptions {
@@ -113,6 +113,7 @@ export class AlertEngine {
       case 'telemetry':
         if (!addTelemetry(track, payload, reading.receivedMs)) return none()
         tMs = payload.ts as number
+        if (at.kind === 'waterbank') this.balance(track, payload as unknown as WaterbankTelemetry)
         this.learnReferences(track, rules, tMs)
         input = { channel: 'telemetry', track, farm, reference: this.referenceView(track) }
         break
@@ -207,7 +208,13 @@ export class AlertEngine {
         this.state.alerts[key] = alert
         effects.events.push({ type: 'fire', alert, atMs: nowMs })
         if (flap.flapping) effects.events.push({ type: 'flapping', alert, atMs: nowMs })
-        effects.queued.push(...notifyStep(this.ctx(), alert, 0, flap.flapping ? 'flapping' : 'fire', nowMs, holdUntilMs))
+        // A farm going silent together (tower, power) is one incident: later devices join the first.
+        const leader = rule.id === 'offline' ? this.farmSilence(alert) : undefined
+        if (leader) {
+          alert.groupedWith = leader.id
+          return
+        }
+        effects.queued.push(...notifyStep(this.ctx(), alert, 0, flap.flapping ? 'flapping' : 'fire', nowMs, Math.max(holdUntilMs, offlineGrace(rule, track))))
         return
       }
       case 'cancel':
@@ -236,6 +243,25 @@ export class AlertEngine {
     const { queued, cancelled } = notifyResolve(this.ctx(), change.alert, nowMs)
     effects.queued.push(...queued)
     effects.cancelled.push(...cancelled)
+    // Devices still silent when the farm's first one is back are told of on their own now.
+    for (const member of Object.values(this.state.alerts)) {
+      if (member.groupedWith !== open.id) continue
+      member.groupedWith = undefined
+      const track = this.tracks[`${member.farm}/${member.device}`]
+      const rule = this.rulesFor(member.farm, member.device).find((r) => r.id === member.rule)
+      // It may be back in a moment too (the farm's devices return one by one, a sleeping probe at
+      // its next report): the grace again from now, or the device's interval and clear time.
+      const wait = track && rule ? Math.max((rule.params.graceS ?? 0) * 1000, 1.5 * intervalMs(track) + rule.clearMs) : 0
+      const hold = track && rule ? Math.max(offlineGrace(rule, track), nowMs + wait) : 0
+      effects.queued.push(...notifyStep(this.ctx(), member, 0, member.flapping ? 'flapping' : 'fire', nowMs, hold))
+    }
+  }
+
+  /** The farm's open offline incident another device's offline alert joins (issue 15 grouping), if any. */
+  private farmSilence(alert: AlertRecord): AlertRecord | undefined {
+    return Object.values(this.state.alerts).find(
+      (a) => a.farm === alert.farm && a.rule === 'offline' && a.key !== alert.key && a.groupedWith === undefined && (a.status === 'firing' || a.status === 'acknowledged'),
+    )
   }
 
   /** Completed healthy days feed the device's references while they are learned (references.ts). */
@@ -246,11 +272,24 @@ export class AlertEngine {
       const key = referenceKey(track.farm, track.device, rule.reference)
       const before = this.state.references[key]
       const from = before ?? commissioning()
-      const after = learn(from, METRICS[rule.reference], track, today, rule.params.referenceDays ?? 3, rule.params.learnDayWh ?? 0)
+      const after = learn(from, METRICS[rule.reference], track, today, rule.params.referenceDays ?? 3, learnFloor(rule))
       if (after === before) continue
       this.state.references[key] = after
       this.dirty = true
     }
+  }
+
+  /**
+   * Water balance (rules.ts `water_balance`): the bank's rise against the farm's pump, on a farm
+   * with one pump and one water bank (which pump fills which bank is not known otherwise), and
+   * only while nothing is wrong with the bank's level reading.
+   */
+  private balance(bank: DeviceTrack, w: WaterbankTelemetry): void {
+    const farm = Object.values(this.tracks).filter((t) => t.farm === bank.farm)
+    const pumps = farm.filter((t) => t.kind === 'pump')
+    const single = pumps.length === 1 && farm.filter((t) => t.kind === 'waterbank').length === 1
+    const doubtful = ['sensor_stuck', 'sensor_range', 'offline'].some((id) => this.state.alerts[`${bank.farm}/${bank.device}/${id}`] !== undefined)
+    addBalance(bank, single && !doubtful ? pumps[0] : undefined, w)
   }
 
   private referenceView(track: DeviceTrack): ReferenceView {
@@ -366,6 +405,21 @@ export class AlertEngine {
     return { change, effects }
   }
 }
+
+/**
+ * Offline messages wait until `graceS` after the device's last sign of life (its last reading, or
+ * its Last Will): a 4G drop shorter than that resolves first, its card is cancelled and nobody
+ * hears of it, neither the card nor a "back to normal".
+ */
+function offlineGrace(rule: RuleDef, track: DeviceTrack): number {
+  const grace = rule.params.graceS
+  if (rule.id !== 'offline' || !grace) return 0
+  const lastSign = Math.min(track.lastTelemetryMs, track.offlineSinceMs ?? Infinity)
+  return lastSign + grace * 1000
+}
+
+/** What a day needs to count for a rule's reference (rules.ts `reference`). */
+const learnFloor = (rule: RuleDef): number => rule.params.learnDayWh ?? rule.params.learnDayMin ?? rule.params.learnDaySamples ?? 0
 
 /** Marks the device's day of `tMs` as disturbed (an alert open on it): references learn only from healthy days. */
 function markDisturbed(track: DeviceTrack, tMs: number): void {

@@ -6,17 +6,26 @@
  * the records live in the durable alert state (state.json), not in the device tracks.
  */
 import type { Kind } from '../contracts/names.js'
-import { median, type DayStats, type DeviceTrack, type EnergyBucket } from './track.js'
+import { median, type BalanceBucket, type DayStats, type DeviceTrack, type EnergyBucket, type OpBucket, type OpTable, type RatioBucket } from './track.js'
 
-/** A quantity a reference is learned for. Wear (current per shaft power) and PV ratio plug in here. */
-export type MetricId = 'efficiency'
+/**
+ * A quantity a reference is learned for: litres per PV Wh (`efficiency`), the share of metered
+ * litres that reach the water bank (`balance`), PV watts per W/m2 under a clear sky (`pv_clear`),
+ * and motor current and flow per operating point (`wear`, a table by PV power).
+ */
+export type MetricId = 'efficiency' | 'balance' | 'pv_clear' | 'wear'
 
 export interface MetricDef {
   kinds: readonly Kind[]
-  /** The metric over one completed day, or undefined when the day cannot tell (too little good sun). */
-  ofDay(day: DayStats, minEnergyWh: number): number | undefined
-  /** The metric over a run of good-sun evidence (litres per PV Wh for efficiency). */
-  ofEvidence(e: { l: number; wh: number }): number
+  /**
+   * The metric over one completed day, or undefined when the day cannot tell (too little good
+   * sun). `min` is the rule's learning floor: Wh (efficiency), minutes (balance), samples (the rest).
+   */
+  ofDay(day: DayStats, min: number): number | undefined
+  /** A table metric (wear): the day's table, merged over the learning days into the reference. */
+  tableOfDay?(day: DayStats): OpTable | undefined
+  /** The metric over a run of good-sun evidence (litres per PV Wh for efficiency); the others have their own evidence below. */
+  ofEvidence?(e: { l: number; wh: number }): number
   /** Maintenance types after which healthy looks different: the reference is learned again. */
   relearnOn: readonly string[]
 }
@@ -29,6 +38,30 @@ export const METRICS: Readonly<Record<MetricId, MetricDef>> = {
     // `filter`: the intake strainer and filter cleaned (digest.ts reminds of it by pumped hours).
     relearnOn: ['filter', 'repair'],
   },
+  balance: {
+    kinds: ['pump'],
+    // Litres a minute of good-sun pumping that do not show up in the bank on a healthy day: what
+    // the household, the drip lines and seepage take meanwhile (the pipe delivers all it meters).
+    ofDay: (d, minMin) => (d.balMs !== undefined && d.balMs >= minMin * 60_000 ? ((d.balL ?? 0) - (d.balRise ?? 0)) / (d.balMs / 60_000) : undefined),
+    // The delivery pipe mended; a new bank or a moved meter is logged as a repair too.
+    relearnOn: ['repair'],
+  },
+  pv_clear: {
+    kinds: ['pump'],
+    ofDay: (d, minN) => (d.clearN !== undefined && d.clearN >= minN ? (d.clearSum ?? 0) / d.clearN : undefined),
+    // A cleaning brings the clean-panel ratio back (learned again on the clean panels); a replaced module or string changes it.
+    relearnOn: ['panel_cleaning', 'repair'],
+  },
+  wear: {
+    kinds: ['pump'],
+    ofDay: (d, minN) => {
+      const n = Object.values(d.op ?? {}).reduce((s, e) => s + e[2], 0)
+      return n >= minN ? n : undefined
+    },
+    tableOfDay: (d) => d.op,
+    // An overhaul (bearings, impeller) is logged as a repair.
+    relearnOn: ['repair'],
+  },
 }
 
 export interface ReferenceRecord {
@@ -40,7 +73,9 @@ export interface ReferenceRecord {
   learnedTs?: number
   basis: 'commissioning' | 'maintenance'
   /** While learning: the healthy days taken so far, and the newest day looked at (later days only). */
-  learning?: { days: Array<{ day: string; value: number }>; afterDay: string }
+  learning?: { days: Array<{ day: string; value: number; table?: OpTable }>; afterDay: string }
+  /** A table metric: the learning days' tables merged (sums per bin). */
+  table?: OpTable
 }
 
 export const referenceKey = (farm: string, device: string, metric: MetricId) => `${farm}/${device}/${metric}`
@@ -51,10 +86,11 @@ export const commissioning = (): ReferenceRecord => ({ sinceTs: 0, basis: 'commi
 export interface Judged {
   value: number
   sinceTs: number
+  table?: OpTable
 }
 
 export const judged = (r: ReferenceRecord | undefined): Judged | undefined =>
-  r?.value === undefined ? undefined : { value: r.value, sinceTs: r.sinceTs }
+  r?.value === undefined ? undefined : { value: r.value, sinceTs: r.sinceTs, ...(r.table ? { table: r.table } : {}) }
 
 /**
  * Takes the device's completed days (before `today`) not looked at yet: a day with enough good
@@ -70,11 +106,89 @@ export function learn(r: ReferenceRecord, metric: MetricDef, track: DeviceTrack,
   for (const d of track.days) {
     if (d.day <= l.afterDay || d.day >= today || d.disturbed) continue
     const value = metric.ofDay(d, minEnergyWh)
-    if (value !== undefined && Number.isFinite(value)) taken.push({ day: d.day, value })
+    const table = metric.tableOfDay?.(d)
+    if (value !== undefined && Number.isFinite(value)) taken.push({ day: d.day, value, ...(table ? { table } : {}) })
   }
   if (taken.length < days) return { ...r, learning: { days: taken, afterDay: newest.day } }
-  const { learning: _done, ...rest } = r
-  return { ...rest, value: median(taken.map((d) => d.value)) as number, learnedTs: track.lastTs }
+  const { learning: _done, table: _old, ...rest } = r
+  const table = metric.tableOfDay ? mergeTables(taken.map((d) => d.table ?? {})) : undefined
+  return { ...rest, value: median(taken.map((d) => d.value)) as number, learnedTs: track.lastTs, ...(table ? { table } : {}) }
+}
+
+export function mergeTables(tables: readonly OpTable[]): OpTable {
+  const out: OpTable = {}
+  for (const t of tables) {
+    for (const [bin, e] of Object.entries(t)) {
+      const o = (out[bin] ??= [0, 0, 0])
+      o[0] += e[0]
+      o[1] += e[1]
+      o[2] += e[2]
+    }
+  }
+  return out
+}
+
+/**
+ * Wear evidence: the newest `hours` hourly buckets of operating points since `sinceTs` (newest
+ * first), with at least `minN` samples in bins the reference knows (`refMinN` samples there), as
+ * motor current and flow against the reference at the same points, weighted by samples.
+ */
+export function wearEvidence(buckets: readonly OpBucket[] | undefined, ref: OpTable, sinceTs: number, hours: number, minN: number, refMinN: number): { current: number; flow: number; n: number } | undefined {
+  let a = 0
+  let q = 0
+  let n = 0
+  let used = 0
+  for (let i = (buckets?.length ?? 0) - 1; i >= 0; i--) {
+    const b = buckets?.[i] as OpBucket
+    if (b.ts < sinceTs) break
+    used += 1
+    for (const [bin, e] of Object.entries(b.op)) {
+      const r = ref[bin]
+      if (!r || r[2] < refMinN || r[0] <= 0 || r[1] <= 0) continue
+      a += e[0] / (r[0] / r[2])
+      q += e[1] / (r[1] / r[2])
+      n += e[2]
+    }
+    if (used >= hours && n >= minN) return { current: a / n, flow: q / n, n }
+  }
+  return undefined
+}
+
+/** The newest ratio buckets since `sinceTs` until `minN` samples: their mean (PV per W/m2 on a clear sky). */
+export function ratioEvidence(buckets: readonly RatioBucket[] | undefined, sinceTs: number, minN: number): number | undefined {
+  let sum = 0
+  let n = 0
+  for (let i = (buckets?.length ?? 0) - 1; i >= 0; i--) {
+    const b = buckets?.[i] as RatioBucket
+    if (b.ts < sinceTs) break
+    sum += b.sum
+    n += b.n
+    if (n >= minN) return sum / n
+  }
+  return undefined
+}
+
+/**
+ * Water-balance evidence: consecutive runs of at least `chunkMin` minutes of good-sun pumping
+ * since `sinceTs` (newest first), as the share of metered litres that reached the bank: its rise
+ * plus what the farm draws meanwhile (`drawLpm`, the reference), over the metered litres; as many
+ * as fill `totalMin`; undefined when there is not that much yet.
+ */
+export function balanceEvidence(buckets: readonly BalanceBucket[] | undefined, sinceTs: number, drawLpm: number, chunkMin: number, totalMin = chunkMin): number[] | undefined {
+  const out: number[] = []
+  let chunk = { l: 0, rise: 0, ms: 0 }
+  let total = 0
+  for (let i = (buckets?.length ?? 0) - 1; i >= 0; i--) {
+    const b = buckets?.[i] as BalanceBucket
+    if (b.ts < sinceTs) break
+    chunk = { l: chunk.l + b.l, rise: chunk.rise + b.rise, ms: chunk.ms + b.ms }
+    if (chunk.ms < chunkMin * 60_000) continue
+    out.push((chunk.rise + (drawLpm * chunk.ms) / 60_000) / chunk.l)
+    total += chunk.ms
+    chunk = { l: 0, rise: 0, ms: 0 }
+    if (total >= totalMin * 60_000) return out
+  }
+  return undefined
 }
 
 /** After a logged repair: judge against the old value from the repair on, and learn anew from the next day. */

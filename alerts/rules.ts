@@ -59,7 +59,8 @@ export interface RuleDef {
   clearsWhen?: ClearEvidence
   /**
    * Judged against the device's learned reference (references.ts), not its recent past: params
-   * `referenceDays` (healthy days learned from) and `learnDayWh` (good-sun energy a day needs).
+   * `referenceDays` (healthy days learned from) and what a day needs to count: `learnDayWh`
+   * (good-sun energy), `learnDayMin` (minutes of good-sun pumping) or `learnDaySamples`.
    */
   reference?: MetricId
   params: Params
@@ -125,6 +126,33 @@ const DEFS: Record<RuleId, Def> = {
     kinds: ['pump'], severity: 'warning', audience: 'farmer', pendingMs: 0, clearMs: 0, detector: true, reference: 'efficiency',
     params: { referenceDays: 3, learnDayWh: 500, windowWh: 500, clearWh: 1500, dropRatio: 0.75, clearRatio: 0.85 },
   },
+  // Panels dirty: PV watts per W/m2 on clear-sky samples (strong, steady sun: a monsoon day's
+  // few clear minutes count, its clouds do not) against the clean-panel reference, over the newest
+  // `windowSamples` such samples. Below `brokenRatio` it is no dirt but a lost string: pv_low's.
+  // pv_low open on the pump already tells the farmer: this one stays quiet then.
+  pv_soiling: {
+    kinds: ['pump'], severity: 'warning', audience: 'farmer', pendingMs: 0, clearMs: 0, detector: true, reference: 'pv_clear',
+    inhibitedBy: ['pv_low'],
+    params: { referenceDays: 3, learnDaySamples: 200, windowSamples: 300, dropRatio: 0.82, clearRatio: 0.92, brokenRatio: 0.6 },
+  },
+  // A leak between the meter and the water bank: the share of metered litres that reach the bank
+  // in each `windowMin` window of the newest `fireMin` of pumping in sun: its rise (its volume, from its geometry) plus
+  // what the farm draws from it meanwhile, learned as litres a minute on the healthy days. Quiet
+  // while efficiency_drop is open: a clogged pump's low flow makes the draw look like a leak.
+  water_balance: {
+    kinds: ['pump'], severity: 'warning', audience: 'farmer', pendingMs: 0, clearMs: 0, detector: true, reference: 'balance',
+    inhibitedBy: ['dry_run', 'no_flow', 'efficiency_drop'],
+    params: { referenceDays: 3, learnDayMin: 90, windowMin: 75, fireMin: 225, clearMin: 300, dropRatio: 0.65, clearRatio: 0.85 },
+  },
+  // Bearing and impeller wear: at the same PV power, more motor current and less flow than on the
+  // healthy days (a clog lowers the flow at the same current: efficiency_drop's). Judged on the
+  // newest `windowHours` hours of good-sun pumping, at operating points the reference knows.
+  // Quiet while efficiency_drop is open (a clog in the monsoon moved both once, seed h15-d).
+  bearing_wear: {
+    kinds: ['pump'], severity: 'warning', audience: 'technician', pendingMs: 0, clearMs: 0, detector: true, reference: 'wear',
+    inhibitedBy: ['efficiency_drop'],
+    params: { referenceDays: 3, learnDaySamples: 120, windowHours: 4, minSamples: 150, refMinSamples: 20, currentRatio: 1.012, flowRatio: 0.965, clearCurrent: 1.005, clearFlow: 0.985 },
+  },
   offline: {
     kinds: ['pump', 'soil', 'waterbank'], severity: 'warning', audience: 'technician', pendingMs: 0, clearMs: 1 * MIN,
     detector: true,
@@ -137,6 +165,8 @@ const DEFS: Record<RuleId, Def> = {
       missedIntervalsConnected: 6,
       minSilenceS: 150,
       lwtGraceS: 60,
+      // Messages wait this long after the last sign of life: a shorter drop tells nobody (engine.ts).
+      graceS: 270,
       intervalS: null,
       pumpAwakeFromMin: 8 * 60,
       pumpAwakeToMin: 16 * 60 + 30,

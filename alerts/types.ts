@@ -21,7 +21,10 @@ export const RULE_IDS = [
   'no_flow',
   'not_running',
   'pv_low',
+  'pv_soiling',
   'efficiency_drop',
+  'water_balance',
+  'bearing_wear',
   'offline',
   'sensor_range',
   'sensor_stuck',
@@ -105,6 +108,8 @@ export interface AlertRecord {
   escalation: { step: number; nextAtMs?: number }
   /** Contact ids told about this alert (firing or escalation): the resolve message goes to them. */
   notified: string[]
+  /** Offline only: the farm's first offline alert this one joined (all silent together: one incident, told once). */
+  groupedWith?: string
 }
 
 /** Lifecycle events, as data: history rows for InfluxDB and the log. */
