@@ -7,31 +7,7 @@ import { duplexPair } from 'node:stream'
 import { Aedes } from 'aedes'
 import { type Shapes, fromAedes } from './patch.js'
 
-const fromProject = createRequire(import.meta.url)
-
-/** What the level probe queues: its key and encoding are compared with queue-store.ts's. */
-const PROBE = { clientId: 'probe/client:1', brokerId: 'probe-broker', brokerCounter: 42 }
-
-/** aedes-persistence-level on a store that only records what it is asked to write. */
-function levelProbe(): Pick<Shapes, 'persistence' | 'queuedWrite'> {
-  const writes: Array<{ key: string; value: unknown }> = []
-  const recorder = {
-    put: (key: string, value: unknown) => {
-      writes.push({ key, value })
-      return Promise.resolve()
-    },
-  }
-  const create = fromProject('aedes-persistence-level') as (db: unknown) => object
-  const persistence = create(recorder)
-  const store = (persistence as { asyncPersistence?: { outgoingEnqueue?: (sub: object, packet: object) => Promise<unknown> } }).asyncPersistence
-  const packet = { cmd: 'publish', topic: 'probe/topic', payload: Buffer.from('probe'), qos: 1, retain: false, brokerId: PROBE.brokerId, brokerCounter: PROBE.brokerCounter }
-  // The write happens synchronously inside the call (before its first await); a failure leaves `writes` empty.
-  store?.outgoingEnqueue?.({ clientId: PROBE.clientId }, packet).catch(() => undefined)
-  const [write] = writes
-  return { persistence, queuedWrite: write && { ...write, ...PROBE } }
-}
-
-export function probeShapes(storage: 'level' | 'redis'): Shapes {
+export function probeShapes(): Shapes {
   const mqttPacket = fromAedes('mqtt-packet') as object
   const Parser = fromAedes('mqtt-packet/parser') as { prototype: object; parser(): object }
   const Packet = fromAedes('mqtt-packet/packet') as unknown
@@ -51,6 +27,5 @@ export function probeShapes(storage: 'level' | 'redis'): Shapes {
     Aedes,
     broker,
     client,
-    ...(storage === 'level' ? levelProbe() : {}),
   }
 }

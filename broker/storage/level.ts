@@ -71,7 +71,7 @@ export class LevelPersistence {
   private destroyed = false
 
   private constructor(
-    private readonly db: Level<string, Buffer>,
+    readonly db: Level<string, Buffer>,
     opts: LevelOptions,
   ) {
     this.writes = new Writes(db)
@@ -107,6 +107,7 @@ export class LevelPersistence {
       const packet = decodePacket(value)
       this.retained.set(String(packet.topic), packet)
     }
+    await this.queue.load()
     for await (const key of this.db.keys(under(KEYS.incoming))) this.incomingClients.add(decodeURIComponent(key.slice(KEYS.incoming.length, key.indexOf(':', KEYS.incoming.length))))
   }
 

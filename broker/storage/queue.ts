@@ -116,7 +116,9 @@ export class OutgoingQueue implements SafetyNotices {
   private readonly prefixes = new Map<string, string>()
   /** Entries to write, in the order they came. */
   private readonly toWrite = new Set<Entry>()
-  private deletes: string[] = []
+  private deletes: Entry[] = []
+  /** Per client, how many of its entries are on disk: a session with none is not read back (every CONNECT asks). */
+  private readonly onDisk = new Map<string, number>()
   private timer: NodeJS.Timeout | undefined
   private writing: Promise<void> | undefined
   private lastSeq = 0
@@ -133,6 +135,15 @@ export class OutgoingQueue implements SafetyNotices {
     this.maxPending = opts.maxPending ?? 20_000
     this.holdMs = Math.max(opts.holdMs ?? opts.flushMs, opts.flushMs)
     this.now = opts.now ?? Date.now
+  }
+
+  /** Counts what is on disk per client (at start). */
+  async load(): Promise<void> {
+    this.onDisk.clear()
+    for await (const key of this.db.keys(under(QUEUE_PREFIX))) {
+      const clientId = decodeURIComponent(key.slice(QUEUE_PREFIX.length, key.indexOf(':', QUEUE_PREFIX.length)))
+      this.onDisk.set(clientId, (this.onDisk.get(clientId) ?? 0) + 1)
+    }
   }
 
   /** Tells which subscribers are connected (their messages may wait `holdMs`); until then none is. */
@@ -228,7 +239,13 @@ export class OutgoingQueue implements SafetyNotices {
   }
 
   private async *read(clientId: string): AsyncGenerator<Fields> {
-    await this.flush()
+    // A batch being written may hold this client's messages or deletes: its outcome first.
+    if (this.writing) await this.writing.catch(() => undefined)
+    const q = this.clients.get(clientId)
+    const waiting = (q !== undefined && [...q.byRef.values()].some((e) => e.state !== 'disk')) || this.deletes.some((e) => e.clientId === clientId)
+    if (waiting) await this.flush()
+    // Nothing queued (a clean session, a device): no read of the disk, no flush of the others' queues.
+    else if (!this.onDisk.get(clientId)) return
     for await (const [key, value] of this.db.iterator(under(this.prefix(clientId)))) {
       const q = this.queueOf(clientId)
       const stored = decodePacket(value)
@@ -318,7 +335,7 @@ export class OutgoingQueue implements SafetyNotices {
     if (e.state === 'writing') return // deleted once its write is done
     const wasPending = this.toWrite.delete(e)
     if (e.onDisk) {
-      this.deletes.push(e.key)
+      this.deletes.push(e)
       this.schedule()
     } else if (wasPending) {
       this.skipped++
@@ -349,7 +366,7 @@ export class OutgoingQueue implements SafetyNotices {
       batch.push(e)
       ops.push({ type: 'put', key: e.key, value: encodePacket(e.packet) })
     }
-    for (const key of this.deletes) ops.push({ type: 'del', key })
+    for (const e of this.deletes) ops.push({ type: 'del', key: e.key })
     const deletes = this.deletes
     this.deletes = []
     if (ops.length === 0) {
@@ -363,7 +380,7 @@ export class OutgoingQueue implements SafetyNotices {
       for (const e of batch) {
         e.state = 'memory'
         if (!e.cleared) this.toWrite.add(e)
-        else if (e.onDisk) this.deletes.push(e.key)
+        else if (e.onDisk) this.deletes.push(e)
         else this.settle(e)
       }
       this.deletes.push(...deletes)
@@ -371,16 +388,24 @@ export class OutgoingQueue implements SafetyNotices {
       throw err
     }
     this.written += batch.length
+    for (const e of deletes) this.countOnDisk(e.clientId, -1)
     for (const e of batch) this.written1(e)
     if (this.toWrite.size > 0 || this.deletes.length > 0) this.schedule()
   }
 
+  private countOnDisk(clientId: string, change: number): void {
+    const n = (this.onDisk.get(clientId) ?? 0) + change
+    if (n > 0) this.onDisk.set(clientId, n)
+    else this.onDisk.delete(clientId)
+  }
+
   private written1(e: Entry): void {
+    if (!e.onDisk) this.countOnDisk(e.clientId, 1)
     e.state = 'disk'
     e.onDisk = true
     this.settle(e)
     if (e.cleared) {
-      this.deletes.push(e.key)
+      this.deletes.push(e)
       return
     }
     if (e.dirty) {
