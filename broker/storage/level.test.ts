@@ -115,6 +115,21 @@ describe('LevelPersistence on real Aedes', () => {
     expect(await store.keys('s:')).toEqual([])
   })
 
+  it("a will stored right after the old one's delete was asked for (the device back at once) is kept, across a restart", async () => {
+    const store = opened(await openLevelStore())
+    await store.persistence.setup({ id: 'b1' })
+    const will = (text: string) => ({ cmd: 'publish', topic: STATUS, payload: Buffer.from(text), qos: 1, retain: true })
+    await store.persistence.putWill({ id: 'p1' }, will('first'))
+    const deleting = store.persistence.delWill({ id: 'p1' })
+    const putting = store.persistence.putWill({ id: 'p1' }, will('second'))
+    expect((await deleting)?.payload?.toString()).toBe('first')
+    await putting
+    const again = opened(await store.reopen())
+    await again.persistence.setup({ id: 'b2' })
+    expect((await again.persistence.getWill({ id: 'p1' }))?.payload?.toString()).toBe('second')
+    expect(await again.persistence.delWill({ id: 'nobody' })).toBeUndefined()
+  })
+
   it('writes land in the order they were asked for: the last retained message of a topic is the one kept', async () => {
     const store = opened(await openLevelStore())
     await store.persistence.setup({ id: 'b1' })

@@ -7,7 +7,8 @@
  * from memory: subscriptions (and who a topic reaches), retained messages (a device's SUBSCRIBE
  * to its own `cmd` is one Map lookup, not a scan of every retained message), and the QoS 1
  * queues, written behind (queue.ts) so that a message acknowledged in time never touches the
- * disk. Memory holds everything but wills, QoS 2 packets and queued messages already written.
+ * disk. Memory holds everything but wills, QoS 2 packets and queued messages already written
+ * (of those three, only which clients have one).
  */
 import { Readable } from 'node:stream'
 import { createRequire } from 'node:module'
@@ -67,6 +68,8 @@ export class LevelPersistence {
   private readonly retained = new Map<string, Fields>()
   /** Clients with QoS 2 packets stored: a clean session's wipe is a Set lookup for the rest. */
   private readonly incomingClients = new Set<string>()
+  /** Clients with a will stored: Aedes deletes the will at every CONNECT, and there rarely is one. */
+  private readonly willClients = new Set<string>()
   private _broker: BrokerLike | undefined
   private destroyed = false
 
@@ -108,6 +111,7 @@ export class LevelPersistence {
       this.retained.set(String(packet.topic), packet)
     }
     await this.queue.load()
+    for await (const key of this.db.keys(under(KEYS.will))) this.willClients.add(decodeURIComponent(key.slice(KEYS.will.length)))
     for await (const key of this.db.keys(under(KEYS.incoming))) this.incomingClients.add(decodeURIComponent(key.slice(KEYS.incoming.length, key.indexOf(':', KEYS.incoming.length))))
   }
 
@@ -231,18 +235,26 @@ export class LevelPersistence {
   putWill(client: ClientLike, packet: Fields): Promise<void> {
     packet.brokerId = this._broker?.id
     packet.clientId = client.id
+    this.willClients.add(client.id)
     return this.writes.put(willKey(client.id), encodePacket(packet))
   }
 
   async getWill(client: ClientLike): Promise<Fields | undefined> {
+    if (!this.willClients.has(client.id)) return undefined
     const value = await this.read(willKey(client.id))
     return value === undefined ? undefined : decodePacket(value)
   }
 
+  /** The delete is queued at once: a putWill that comes after it (the client back) is never undone by it. */
   async delWill(client: ClientLike): Promise<Fields | undefined> {
-    const will = await this.getWill(client)
-    if (will) await this.writes.del(willKey(client.id))
-    return will
+    if (!this.willClients.has(client.id)) return undefined
+    const key = willKey(client.id)
+    const reading = this.read(key) // what it was before this delete
+    this.willClients.delete(client.id)
+    const deleting = this.writes.del(key)
+    const value = await reading
+    await deleting
+    return value === undefined ? undefined : decodePacket(value)
   }
 
   /** Wills of brokers not in `brokers` (all when absent): those left by a broker that is gone. */
