@@ -56,7 +56,10 @@ interface Waiter {
 /** One message queued for one client. */
 interface Entry {
   clientId: string
-  key: string
+  /** Its key on disk; made when first needed (most messages are acknowledged before). */
+  key: string | undefined
+  /** The message's sequence number (its key's last part). */
+  seq: number
   ref: string
   /** What the queue holds: the publish (without packet id), or the PUBREL that replaced it. */
   packet: Fields
@@ -188,10 +191,10 @@ export class OutgoingQueue implements SafetyNotices {
     const ref = refOf(copy.brokerId, copy.brokerCounter)
     // One sequence number per message, the same for all its copies: the queue sorts by it, across
     // restarts and broker ids (the clock, in µs, and never backwards within a run).
-    const seq = (this.lastSeq = Math.max(this.lastSeq + 1, this.now() * 1000))
     const at = this.now()
+    const seq = (this.lastSeq = Math.max(this.lastSeq + 1, at * 1000))
     for (const clientId of clientIds) {
-      const entry: Entry = { clientId, key: this.prefix(clientId) + String(seq).padStart(16, '0'), ref, packet: copy, messageId: undefined, at, state: 'memory', dirty: false, onDisk: false, cleared: false, waiter }
+      const entry: Entry = { clientId, key: undefined, seq, ref, packet: copy, messageId: undefined, at, state: 'memory', dirty: false, onDisk: false, cleared: false, waiter }
       this.queueOf(clientId).byRef.set(ref, entry)
       this.toWrite.add(entry)
     }
@@ -251,7 +254,7 @@ export class OutgoingQueue implements SafetyNotices {
       const stored = decodePacket(value)
       const ref = refOf(stored.brokerId, stored.brokerCounter)
       const known = q.byRef.get(ref)
-      if (known && known.key === key) {
+      if (known && this.keyOf(known) === key) {
         if (!known.cleared) yield output(known)
         continue
       }
@@ -261,7 +264,7 @@ export class OutgoingQueue implements SafetyNotices {
         yield { ...stored, messageId: undefined }
         continue
       }
-      const e: Entry = { clientId, key, ref, packet: stored, messageId: stored.cmd === 'pubrel' ? (stored.messageId as number) : undefined, at: this.now(), state: 'disk', dirty: false, onDisk: true, cleared: false, waiter: undefined }
+      const e: Entry = { clientId, key, seq: 0, ref, packet: stored, messageId: stored.cmd === 'pubrel' ? (stored.messageId as number) : undefined, at: this.now(), state: 'disk', dirty: false, onDisk: true, cleared: false, waiter: undefined }
       q.byRef.set(ref, e)
       if (e.messageId !== undefined) q.byId.set(e.messageId, e)
       yield output(e)
@@ -296,6 +299,10 @@ export class OutgoingQueue implements SafetyNotices {
       this.prefixes.set(clientId, (prefix = clientPrefix(clientId)))
     }
     return prefix
+  }
+
+  private keyOf(e: Entry): string {
+    return (e.key ??= this.prefix(e.clientId) + String(e.seq).padStart(16, '0'))
   }
 
   private queueOf(clientId: string): ClientQueue {
@@ -364,9 +371,9 @@ export class OutgoingQueue implements SafetyNotices {
       this.toWrite.delete(e)
       e.state = 'writing'
       batch.push(e)
-      ops.push({ type: 'put', key: e.key, value: encodePacket(e.packet) })
+      ops.push({ type: 'put', key: this.keyOf(e), value: encodePacket(e.packet) })
     }
-    for (const e of this.deletes) ops.push({ type: 'del', key: e.key })
+    for (const e of this.deletes) ops.push({ type: 'del', key: this.keyOf(e) })
     const deletes = this.deletes
     this.deletes = []
     if (ops.length === 0) {
