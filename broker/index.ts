@@ -11,7 +11,7 @@ import { type AedesInternals, installHooks, malformedReason, remoteAddress } fro
 import { type Listener, listenTcp, listenTls, listenWs } from './listeners.js'
 import { LogLimiter } from './log-limit.js'
 import { brokerMetrics } from './metrics.js'
-import { durableAck, fastWrite, matchCache, persistenceMatchCache, startPatches } from './patches/index.js'
+import { durableAck, fastWrite, matchCache, startPatches } from './patches/index.js'
 import { openStorage } from './persistence.js'
 import { closeRevokedSessions } from './revocation.js'
 
@@ -29,12 +29,13 @@ export const brokerService = defineService({
     const { log, metrics } = ctx
     // Refuses to start on a package version or shape a patch was not written for (patches/README.md).
     startPatches({ storage: config.REDIS_URL ? 'redis' : 'level', allowUnknownVersions: config.BROKER_ALLOW_UNKNOWN_PATCH_VERSIONS, log })
-    const storage = openStorage({
+    const storage = await openStorage({
       dataDir: ctx.common.DATA_DIR,
       redisUrl: config.REDIS_URL,
       queueFlushMs: config.BROKER_QUEUE_FLUSH_MS,
       queueHoldMs: config.BROKER_QUEUE_HOLD_MS,
       onError: (err) => log.error({ err }, 'broker queue write failed'),
+      onMigrated: (converted) => log.info({ converted }, 'broker storage converted from the layout before broker/storage/'),
     })
     const broker = await Aedes.createBroker({
       ...(config.BROKER_ID ? { id: config.BROKER_ID } : {}),
@@ -45,11 +46,8 @@ export const brokerService = defineService({
       concurrency: 1_000,
     })
     fastWrite.install()
-    if (storage.kind === 'level') {
-      // One process owns every subscription: both tries change only through this process.
-      persistenceMatchCache.install(storage.persistence as unknown as Parameters<typeof persistenceMatchCache.install>[0])
-      matchCache.install(broker)
-    }
+    // One process owns every subscription: the emitter's trie changes only through this process.
+    if (storage.kind === 'level') matchCache.install(broker)
     if (storage.queue) durableAck.install(broker, storage.queue)
     // Aedes reports persistence failures as 'error' events: unhandled, they would end the process.
     const events = broker as unknown as EventEmitter

@@ -1,20 +1,19 @@
 /**
  * Where the broker keeps retained messages, persistent sessions and queued QoS 1 messages:
- * an embedded LevelDB under DATA_DIR by default (survives a restart, no server needed), or Redis
- * with REDIS_URL so several broker processes act as one (aedes-persistence-redis + mqemitter-redis).
+ * an embedded LevelDB under DATA_DIR by default (survives a restart, no server needed; our own
+ * persistence, storage/level.ts), or Redis with REDIS_URL so several broker processes act as one
+ * (aedes-persistence-redis + mqemitter-redis).
  */
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { Level } from 'level'
-import { OLD_ID_RANGE, type LevelBatch, type QueueStore, type WriteBehind, queueStore } from './patches/queue-store.js'
-import { type RetainedStore, retainedIndex } from './patches/retained-index.js'
-import { type IndexedStore, type KeySource, sessionIndex } from './patches/session-index.js'
+import { LevelPersistence } from './storage/level.js'
+import type { SafetyNotices } from './storage/queue.js'
 
 const require = createRequire(import.meta.url)
 
-/** aedes-persistence-* 1.x-era packages: callback wrappers whose methods return promises without a callback. */
-interface CallbackPersistence {
-  // With a callback, destroy() waits for a 'ready' event that Aedes 1.x (promise API) never triggers.
+/** What Aedes is given as `persistence`: aedes-persistence-redis (callback wrapper) or ours. */
+interface Persistence {
+  // aedes-persistence-redis: with a callback, destroy() waits for a 'ready' event that Aedes 1.x (promise API) never triggers.
   destroy(): Promise<void>
 }
 interface Emitter {
@@ -22,7 +21,7 @@ interface Emitter {
 }
 
 export interface BrokerStorage {
-  persistence: CallbackPersistence
+  persistence: Persistence
   mq?: Emitter
   kind: 'level' | 'redis'
   /** QoS 1 messages stored for persistent sessions (queued or in flight), when cheap to count. */
@@ -30,16 +29,12 @@ export interface BrokerStorage {
   /** Queued messages written to disk, and acknowledged before they had to be (level only). */
   queueCounts?: () => { written: number; skipped: number }
   /** The level store's write-behind queue, to hold devices' PUBACKs until their message is safe. */
-  queue?: WriteBehind
+  queue?: SafetyNotices & { knowConnected(connected: (clientId: string) => boolean): void }
   close(): Promise<void>
 }
 
 const LEVEL_CACHE_BYTES = 1 << 20
 const LEVEL_WRITE_BUFFER_BYTES = 1 << 20
-
-/** aedes-persistence-level keeps one `outgoing:{clientId}:{broker}:{counter}` key per queued message. */
-const OUTGOING_RANGE = { gte: 'outgoing:', lt: 'outgoing;' }
-const MAX_COUNTED = 1_000_000
 
 function redisOptions(url: string): Record<string, unknown> {
   const u = new URL(url)
@@ -60,11 +55,13 @@ export interface StorageOptions {
   queueFlushMs: number
   queueHoldMs?: number
   onError(err: unknown): void
+  /** Told what was converted from the layout before broker/storage/ (once). */
+  onMigrated?: (counts: Record<string, number>) => void
 }
 
-export function openStorage(opts: StorageOptions): BrokerStorage {
+export async function openStorage(opts: StorageOptions): Promise<BrokerStorage> {
   if (opts.redisUrl) {
-    const persistenceRedis = require('aedes-persistence-redis') as (o: object) => CallbackPersistence
+    const persistenceRedis = require('aedes-persistence-redis') as (o: object) => Persistence
     const mqemitterRedis = require('mqemitter-redis') as (o: object) => Emitter
     const ro = redisOptions(opts.redisUrl)
     const persistence = persistenceRedis({ ...ro, maxSessionDelivery: 10_000 })
@@ -76,36 +73,26 @@ export function openStorage(opts: StorageOptions): BrokerStorage {
       close: () => persistence.destroy(),
     }
   }
-  const persistenceLevel = require('aedes-persistence-level') as (db: unknown) => CallbackPersistence
   // LevelDB's defaults (8 MB block cache, 4 MB memtable, two while one is written out) held
   // ~7 MB of the RSS with 10,000 idle devices (bench/idle.ts, issue 20); what the broker reads
-  // back (wills, a session's subscriptions, queued messages) is mostly still in the memtable.
-  const db = new Level(join(opts.dataDir, 'broker'), { cacheSize: LEVEL_CACHE_BYTES, writeBufferSize: LEVEL_WRITE_BUFFER_BYTES })
-  const persistence = persistenceLevel(db)
-  retainedIndex.install(persistence as unknown as RetainedStore)
-  const queue = queueStore.install(persistence as unknown as QueueStore, db as unknown as LevelBatch, {
+  // back (wills, queued messages) is mostly still in the memtable.
+  const persistence = await LevelPersistence.open({
+    dir: join(opts.dataDir, 'broker'),
+    cacheBytes: LEVEL_CACHE_BYTES,
+    writeBufferBytes: LEVEL_WRITE_BUFFER_BYTES,
     flushMs: opts.queueFlushMs,
-    ...(opts.queueHoldMs === undefined ? {} : { holdMs: opts.queueHoldMs }),
+    holdMs: opts.queueHoldMs,
     onError: opts.onError,
+    ...(opts.onMigrated ? { onMigrated: opts.onMigrated } : {}),
   })
-  // Under hooks.ts' store-patches, which wraps addSubscriptions and cleanIncoming on top of it:
-  // the index sees only what is stored.
-  sessionIndex.install(persistence as unknown as IndexedStore, db as unknown as KeySource, opts.onError)
-  db.clear(OLD_ID_RANGE).catch(opts.onError)
+  const queue = persistence.queue
   return {
     persistence,
     kind: 'level',
     // Keys only, no values decoded: ~1 µs a message, bounded, and only when /metrics is read.
-    async queued() {
-      let n = queue.pending()
-      for await (const _key of db.keys(OUTGOING_RANGE)) if (++n >= MAX_COUNTED) break
-      return n
-    },
-    queueCounts: queue.counts,
+    queued: () => queue.count(),
+    queueCounts: () => queue.counts(),
     queue,
-    async close() {
-      await queue.flush()
-      await persistence.destroy()
-    },
+    close: () => persistence.destroy(),
   }
 }

@@ -3,16 +3,16 @@ import { describe, expect, it } from 'vitest'
 import { PUBACK, PUBLISH, clientOf, closedAfterEach, connect, fitsInstalled, subscribe } from '../../test/helpers/aedes-wire.js'
 import { type LevelStore, openLevelStore } from '../../test/helpers/level-store.js'
 import { waitFor } from '../../test/helpers/wait-for.js'
+import type { OutgoingQueue } from '../storage/queue.js'
 import { durableAck } from './durable-ack.js'
 import { fastWrite } from './fast-write.js'
-import { type LevelBatch, type QueueStore, type WriteBehind, queueStore } from './queue-store.js'
 
 const opened = closedAfterEach()
 
-/** Aedes on LevelDB with the write-behind queue and this patch, installed as broker/index.ts does. */
-async function durableBroker(flushMs: number): Promise<{ b: Aedes; queue: WriteBehind; store: LevelStore }> {
-  const store = opened(await openLevelStore())
-  const queue = queueStore.install(store.persistence as unknown as QueueStore, store.db as unknown as LevelBatch, { flushMs, holdMs: 60_000, onError: () => undefined })
+/** Aedes on the broker's LevelDB persistence (its write-behind queue) and this patch, installed as broker/index.ts does. */
+async function durableBroker(flushMs: number): Promise<{ b: Aedes; queue: OutgoingQueue; store: LevelStore }> {
+  const store = opened(await openLevelStore({ flushMs, holdMs: 60_000 }))
+  const queue = store.persistence.queue
   const b = opened(await Aedes.createBroker({ persistence: store.persistence as never }))
   fastWrite.install()
   durableAck.install(b, queue)
@@ -23,7 +23,7 @@ async function durableBroker(flushMs: number): Promise<{ b: Aedes; queue: WriteB
 const reading = (messageId: number) =>
   ({ cmd: 'publish', topic: 'farm/f1/pump/p1/telemetry', payload: Buffer.from(`{"seq":${messageId}}`), qos: 1, messageId, retain: false, dup: false }) as const
 
-describe('durable-ack on real Aedes and aedes-persistence-level [MQTT-4.3.2-2]', () => {
+describe('durable-ack on real Aedes and the broker persistence [MQTT-4.3.2-2]', () => {
   it('fits the installed aedes', () => {
     expect(fitsInstalled(durableAck)).toEqual({ ok: true })
   })
@@ -45,7 +45,7 @@ describe('durable-ack on real Aedes and aedes-persistence-level [MQTT-4.3.2-2]',
     // timer falls): the n-th acknowledgement sees at least n messages on disk.
     expect(writtenAtPuback).toHaveLength(2)
     writtenAtPuback.forEach((written, i) => expect(written).toBeGreaterThanOrEqual(i + 1))
-    expect(await store.keys('outgoing:')).toHaveLength(2)
+    expect(await store.keys('q:')).toHaveLength(2)
   })
 
   it('with the subscriber connected, a PUBACK waits for its acknowledgement, and PUBACKs keep the PUBLISH order [MQTT-4.6.0-2]', async () => {

@@ -3,7 +3,7 @@
  * before it routes or stores the message (handlers/publish.js), so a broker that dies in between
  * loses a reading the device has already dropped from its buffer. Here the PUBACK waits until
  * every copy queued for a persistent session (ingest's) is acknowledged by that subscriber, which
- * itself acknowledges only after its fsync, or written to the broker's disk (queue-store.ts,
+ * itself acknowledges only after its fsync, or written to the broker's disk (../storage/queue.ts,
  * at most BROKER_QUEUE_FLUSH_MS later). PUBACKs still leave in the order the PUBLISHes came
  * [MQTT-4.6.0-2]. A connection that closes first loses its held PUBACKs: the device sends those
  * readings again, and ingest drops the duplicates by (device, boot, seq).
@@ -16,7 +16,7 @@ import type { Aedes, Client } from 'aedes'
 import type * as MqttPacket from 'mqtt-packet'
 import { type Opts, type Stream, installFastWrite, writePacket } from './fast-write.js'
 import { definePatch, fn, problems, prop } from './patch.js'
-import type { WriteBehind } from './queue-store.js'
+import type { SafetyNotices } from '../storage/queue.js'
 
 interface HeldAck {
   packet: MqttPacket.Packet
@@ -62,7 +62,7 @@ interface PublishPacket {
 
 type Publish = (packet: PublishPacket, client: Client | null, done: (err?: Error | null) => void) => void
 
-export function holdAcksUntilSafe(broker: Aedes, queue: Pick<WriteBehind, 'whenSafe' | 'cancel'>): void {
+export function holdAcksUntilSafe(broker: Aedes, queue: SafetyNotices): void {
   installFastWrite(hold)
   const internals = broker as unknown as { id: string; counter: number; publish: Publish }
   broker.on('client', (client) => connections.set(client.conn as Stream, { queue: [], awaiting: new Map(), closed: false }))

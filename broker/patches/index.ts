@@ -15,18 +15,14 @@ import { fastWrite } from './fast-write.js'
 import { lean } from './lean.js'
 import { matchCache } from './match-cache.js'
 import { type Installed, type Patch, type Shapes, installedPackage } from './patch.js'
-import { persistenceMatchCache } from './persistence-match-cache.js'
 import { probeShapes } from './probe.js'
-import { queueStore } from './queue-store.js'
-import { retainedIndex } from './retained-index.js'
-import { sessionIndex } from './session-index.js'
 import { storePatches } from './store-patches.js'
 import { strictParse } from './strict-parse.js'
 
-export { connackFirst, dedupe, durableAck, fastParse, fastWrite, lean, matchCache, persistenceMatchCache, queueStore, retainedIndex, sessionIndex, storePatches, strictParse }
+export { connackFirst, dedupe, durableAck, fastParse, fastWrite, lean, matchCache, storePatches, strictParse }
 
 /** Every patch, in the order the broker installs them. */
-export const PATCHES: readonly Patch[] = [lean, fastParse, strictParse, retainedIndex, queueStore, sessionIndex, fastWrite, persistenceMatchCache, matchCache, durableAck, storePatches, dedupe, connackFirst]
+export const PATCHES: readonly Patch[] = [lean, fastParse, strictParse, fastWrite, matchCache, durableAck, storePatches, dedupe, connackFirst]
 
 /** `unknownVersion`: the shape fits, only the version is not one the patch was written for. */
 export type Verdict = { ok: true; warning?: string } | { ok: false; reason: string; unknownVersion?: true }
@@ -65,7 +61,7 @@ export interface GateOptions {
 
 /** The patches this storage uses that may be installed, with the warnings to log; throws PatchRefused otherwise. */
 export function checkPatches(opts: GateOptions): { warnings: string[] } {
-  const shapes = opts.shapes ?? probeShapes(opts.storage)
+  const shapes = opts.shapes ?? probeShapes()
   const installed = opts.installed ?? installedPackage
   const warnings: string[] = []
   const refusals: string[] = []

@@ -8,7 +8,7 @@
  * goes. Here each trie's answer is kept per topic and all of them are forgotten, synchronously,
  * whenever the trie is changed, so no message sees an answer older than the last change.
  * This file: the emitter's trie (mqemitter's private `_matcher`, a qlobber); the persistence's
- * is persistence-match-cache.ts.
+ * is kept by the broker's own persistence (../storage/subscriptions.ts).
  */
 import { definePatch, fn, problems } from './patch.js'
 

@@ -16,7 +16,7 @@ const fromProject = createRequire(import.meta.url)
  */
 export const fromAedes = createRequire(fromProject.resolve('aedes'))
 
-export const PATCHED_PACKAGES = ['aedes', 'mqtt-packet', 'mqemitter', 'aedes-persistence-level'] as const
+export const PATCHED_PACKAGES = ['aedes', 'mqtt-packet', 'mqemitter'] as const
 export type PatchedPackage = (typeof PATCHED_PACKAGES)[number]
 
 /** Where each package is looked up: Aedes' own dependencies as Aedes finds them, the rest as this project does. */
@@ -24,7 +24,6 @@ const RESOLVERS: Record<PatchedPackage, NodeJS.Require> = {
   aedes: fromProject,
   'mqtt-packet': fromAedes,
   mqemitter: fromAedes,
-  'aedes-persistence-level': fromProject,
 }
 
 export interface Installed {
@@ -59,8 +58,8 @@ export function installedPackage(pkg: PatchedPackage): Installed | undefined {
 
 /**
  * The real objects a shape check looks at, made as the broker makes them (probe.ts): the
- * modules Aedes loads, an Aedes instance that never listens with a client it made on an
- * in-memory stream, and (level storage) an aedes-persistence-level instance on a recording store.
+ * modules Aedes loads, and an Aedes instance that never listens with a client it made on an
+ * in-memory stream. (The storage is the broker's own, broker/storage/: nothing there is patched.)
  */
 export interface Shapes {
   /** mqtt-packet, the copy Aedes loads. */
@@ -76,11 +75,8 @@ export interface Shapes {
   broker: object
   /** A Client that instance made for a connection. */
   client: object
-  /** Level storage only: an aedes-persistence-level instance, and what it wrote for one queued packet. */
+  /** A persistence to check store-patches against, when a test gives one (it checks the store it is installed on itself). */
   persistence?: object
-  queuedWrite?: { key: string; value: unknown; clientId: string; brokerId: string; brokerCounter: number } | undefined
-  /** Level storage only: the keys it wrote for one subscription, one inbound QoS 2 packet and a Will of `clientId`. */
-  sessionWrites?: { clientId: string; subscription: string | undefined; incoming: string | undefined; will: string | undefined } | undefined
 }
 
 export interface Patch<Install extends (...args: never[]) => unknown = (...args: never[]) => unknown> {

@@ -1,57 +1,45 @@
 /**
- * aedes-persistence-level on a real LevelDB in a temporary directory, as broker/persistence.ts
- * opens it, for the tests of broker/patches/. `reopen()` opens the same directory again, with
- * a fresh (unpatched) persistence: what a restarted broker reads.
+ * The broker's own persistence (broker/storage/level.ts) on a real LevelDB in a temporary
+ * directory, as broker/persistence.ts opens it, for the tests of broker/patches/ and
+ * broker/storage/. `reopen()` closes it (writing what is pending, as a graceful stop does) and
+ * opens the same directory again: what a restarted broker reads.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Level } from 'level'
+import { LevelPersistence, type LevelOptions } from '../../broker/storage/level.js'
 
-const require = createRequire(import.meta.url)
-const persistenceLevel = require('aedes-persistence-level') as (db: unknown) => LevelPersistence
-
-/** The aedes 1.x persistence (callback wrapper) methods the tests reach. */
-export interface LevelPersistence {
-  asyncPersistence: Record<string, (...args: never[]) => unknown>
-  subscriptionsByClient(client: { id: string }): Promise<Array<{ topic: string; qos: number }>>
-  destroy(): Promise<void>
-  [method: string]: unknown
-}
+export type QueueTimes = Partial<Pick<LevelOptions, 'flushMs' | 'holdMs' | 'maxPending'>>
 
 export interface LevelStore {
   dir: string
-  db: Level<string, Buffer>
   persistence: LevelPersistence
   /** Closes this store and opens the same directory again (the old object must not be used). */
-  reopen(): Promise<LevelStore>
+  reopen(times?: QueueTimes): Promise<LevelStore>
   /** Every key under `prefix` on disk. */
   keys(prefix: string): Promise<string[]>
   /** Closes the store (and removes the directory unless `keep`). */
   close(keep?: boolean): Promise<void>
 }
 
-function open(dir: string): LevelStore {
-  const db = new Level<string, Buffer>(join(dir, 'broker'))
-  const persistence = persistenceLevel(db)
+async function open(dir: string, times: QueueTimes): Promise<LevelStore> {
+  const persistence = await LevelPersistence.open({ dir: join(dir, 'broker'), flushMs: 100, ...times, onError: () => undefined })
   let closed = false
   const closeDb = async () => {
     if (closed) return
     closed = true
     await persistence.destroy()
   }
-  const store: LevelStore = {
+  return {
     dir,
-    db,
     persistence,
-    async reopen() {
+    async reopen(again = times) {
       await closeDb()
-      return open(dir)
+      return open(dir, again)
     },
     async keys(prefix) {
       const out: string[] = []
-      for await (const key of db.keys({ gte: prefix, lt: `${prefix}\uffff` })) out.push(key)
+      for await (const key of persistence.db.keys({ gte: prefix, lt: `${prefix}\uffff` })) out.push(key)
       return out
     },
     async close(keep = false) {
@@ -59,9 +47,8 @@ function open(dir: string): LevelStore {
       if (!keep) await rm(dir, { recursive: true, force: true })
     },
   }
-  return store
 }
 
-export async function openLevelStore(): Promise<LevelStore> {
-  return open(await mkdtemp(join(tmpdir(), 'suanyang-level-')))
+export async function openLevelStore(times: QueueTimes = {}): Promise<LevelStore> {
+  return open(await mkdtemp(join(tmpdir(), 'suanyang-level-')), times)
 }
