@@ -11,6 +11,7 @@
  * - The Will's payload is a slice of the socket chunk the CONNECT came in: compactWill copies it.
  */
 import { createRequire } from 'node:module'
+import { detachedCopy } from '../../runtime/buffers.js'
 import { construct, definePatch, fn, fromAedes, problems, prop } from './patch.js'
 
 interface ParserInternals {
@@ -51,13 +52,14 @@ export function slimSettings(client: unknown): void {
 /**
  * Call once the CONNECT is handled: the Will's payload is a view into the socket chunk that
  * carried the CONNECT (the password too), and kept that whole chunk alive for the connection,
- * ~0.5 KB a device (bench/idle.ts heap snapshots, issue 20). A copy of its own lets it go.
+ * ~0.5 KB a device (bench/idle.ts heap snapshots, issue 20). A copy of its own lets it go (not
+ * from the shared pool, whose slab one long-lived slice would keep: runtime/buffers.ts).
  */
 export function compactWill(client: unknown): void {
   const will = (client as { _will?: { payload?: unknown } | null })._will
   const payload = will?.payload
   if (!Buffer.isBuffer(payload) || payload.byteLength === payload.buffer.byteLength) return
-  ;(will as { payload: Buffer }).payload = Buffer.from(payload)
+  ;(will as { payload: Buffer }).payload = detachedCopy(payload)
 }
 
 /** What the parser calls on its buffer list (mqtt-packet 9 parser.js). */

@@ -14,6 +14,7 @@ import { Readable } from 'node:stream'
 import { createRequire } from 'node:module'
 import type { Client } from 'aedes'
 import { Level } from 'level'
+import { detachedCopy } from '../../runtime/buffers.js'
 import { type Fields, decodeJson, decodePacket, encodeJson, encodePacket } from './codec.js'
 import { migrateOldLayout } from './migrate.js'
 import { OutgoingQueue, type QueueOptions, under } from './queue.js'
@@ -125,8 +126,9 @@ export class LevelPersistence {
       this.retained.delete(topic)
       return this.writes.del(KEYS.retained + topic)
     }
-    // A copy: the caller may reuse the packet, and its payload may be a view of a socket's whole chunk.
-    const copy = { ...packet, payload: Buffer.isBuffer(payload) ? Buffer.from(payload) : payload }
+    // A copy: the caller may reuse the packet, and its payload may be a view of a socket's whole
+    // chunk. Its own memory, not a slice of the shared pool (runtime/buffers.ts): kept for long.
+    const copy = { ...packet, payload: Buffer.isBuffer(payload) ? detachedCopy(payload) : payload }
     this.retained.set(topic, copy)
     return this.writes.put(KEYS.retained + topic, encodePacket(copy))
   }
