@@ -31,14 +31,23 @@ export class FarmGate {
 
   /** Runs `handle` now, or once the registry has been read again for `farm`. */
   pass(farm: string | undefined, handle: () => void): void {
-    if (farm === undefined) return handle()
+    if (this.open(farm)) handle()
+    else this.hold(farm as string, handle)
+  }
+
+  /** True when a reading of `farm` may be handled now (the hot path: no allocation). */
+  open(farm: string | undefined): boolean {
+    return farm === undefined || (!this.waiting.has(farm) && (this.opts.known(farm) || this.recentlyUnknown(farm)))
+  }
+
+  /** Runs `handle` once the registry has been read again for `farm` (after the ones held before it). */
+  hold(farm: string, handle: () => void): void {
     const queue = this.waiting.get(farm)
     if (queue) {
       queue.push(handle)
       this.held++
       return
     }
-    if (this.opts.known(farm) || this.recentlyUnknown(farm)) return handle()
     this.waiting.set(farm, [handle])
     this.held++
     this.opts

@@ -135,7 +135,11 @@ export const ingestService = defineService({
       health.observe({ writerFailing: status && status.failingSinceMs !== undefined, writerError: status?.lastError, spoolBytes: bytes, spoolFull: full.get() === 1 }, ctx.now())
     }, 250)
 
-    subscriber.onDelivery = (topic, payload, token) => gate.pass(farmOfTopic(topic), () => pipeline.handle(topic, payload, token))
+    subscriber.onDelivery = (topic, payload, token) => {
+      const farm = farmOfTopic(topic)
+      if (gate.open(farm)) pipeline.handle(topic, payload, token)
+      else gate.hold(farm as string, () => pipeline.handle(topic, payload, token))
+    }
     subscriber.onMalformed = (reason, packet, topic, token) => pipeline.malformed(reason, packet, topic, token)
     const connections = metrics.counter('ingest_mqtt_connections_total', 'Connections to the broker that got a CONNACK (a steady rise: a reconnect loop)')
     subscriber.on('connected', (sessionPresent) => {
