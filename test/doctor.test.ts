@@ -4,6 +4,7 @@
  * must say so), a 2.x stand-in for the version, token and bucket answers, the LINE stand-in
  * (alerts/testing/line-stub.ts) for the token, real ports and a real registry file.
  */
+import { MIGRATIONS } from '../registry/migrations/index.js'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { type Server as HttpServer, createServer as createHttpServer } from 'node:http'
 import { type Server, createServer } from 'node:net'
@@ -124,11 +125,11 @@ describe('suanyang doctor', () => {
     expect(none.of('registry')[0]).toMatchObject({ status: 'ok', text: expect.stringContaining('not created yet') })
     expect(await stat(dataDir).catch(() => undefined)).toBeUndefined()
     await addDevice(dataDir, 'ranong-01', 'pump', 'ranong-01-pump')
-    expect((await doctor({ DATA_DIR: dataDir })).of('registry')[0]).toEqual({ check: 'registry', status: 'ok', text: `sqlite: ${join(dataDir, 'registry.sqlite')}, migration 3 (current)` })
+    expect((await doctor({ DATA_DIR: dataDir })).of('registry')[0]).toEqual({ check: 'registry', status: 'ok', text: `sqlite: ${join(dataDir, 'registry.sqlite')}, migration ${MIGRATIONS.length} (current)` })
     const db = new DatabaseSync(join(dataDir, 'registry.sqlite'))
     db.prepare('INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (99, ?, ?, ?)').run('future', 'x', new Date().toISOString())
     db.close()
     const newer = await doctor({ DATA_DIR: dataDir })
-    expect(newer.of('registry')[0]).toMatchObject({ status: 'fail', text: expect.stringContaining('migration 99 is newer than this suanyang knows (3): upgrade suanyang') })
+    expect(newer.of('registry')[0]).toMatchObject({ status: 'fail', text: expect.stringContaining(`migration 99 is newer than this suanyang knows (${MIGRATIONS.length}): upgrade suanyang`) })
   })
 })
